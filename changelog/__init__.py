@@ -1,0 +1,1 @@
+"""Device logs, the commit clock, hybrid logical clocks and pull cursors."""

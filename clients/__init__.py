@@ -1,0 +1,1 @@
+"""Device SDKs and the fleet simulator."""

@@ -1,0 +1,1 @@
+"""Entity and op definitions, wire shapes, tables and migrations."""

@@ -1,0 +1,136 @@
+"""Per-op validation: what can be checked from the op alone, without state.
+
+`check_op` never raises: a bad op becomes a `CheckedOp` with an `invalid_op`
+error, which the push path logs as rejected. The original op is kept as
+JSON text for the device log, whatever it contains.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from schema.entities import ENTITIES, ID_PATTERN
+from schema.wire import Op, OpError
+
+_ID = re.compile(ID_PATTERN)
+_ACTIONS = ("create", "update", "delete")
+_op_encoder = msgspec.json.Encoder()
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedOp:
+    op: Op
+    text: str  # the op as JSON text, for the device log
+    entity: str | None  # None when not a clean string
+    entity_id: str | None
+    action: str | None
+    fields: dict[str, Any]
+    error: OpError | None
+
+
+def op_text(op: Op) -> str:
+    """The op as JSON text. Lone surrogates and non-finite numbers come out escaped."""
+    try:
+        return _op_encoder.encode(op).decode("utf-8")
+    except (UnicodeEncodeError, ValueError, TypeError):
+        return json.dumps(msgspec.structs.asdict(op), ensure_ascii=True, allow_nan=True)
+
+
+def op_from_text(text: str) -> Op:
+    return msgspec.convert(json.loads(text), Op)
+
+
+def safe_text(value: object) -> str:
+    """Text that PostgreSQL can store: NUL and lone surrogates escaped."""
+    text = value if isinstance(value, str) else repr(value)
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text.replace("\x00", "\\x00")
+
+
+def _clean_str(value: Any) -> str | None:
+    if not isinstance(value, str) or "\x00" in value:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return value
+
+
+def _invalid(message: str) -> OpError:
+    return OpError(code="invalid_op", message=safe_text(message))
+
+
+def _text_problem(fields: dict[str, Any]) -> str | None:
+    for name, value in fields.items():
+        if _clean_str(name) is None:
+            return f"unknown field {safe_text(name)!r}"
+        if isinstance(value, str):
+            if "\x00" in value:
+                return f"field `{name}`: text must not contain U+0000"
+            if _clean_str(value) is None:
+                return f"field `{name}`: text must be valid Unicode (lone surrogate)"
+        elif isinstance(value, float) and not math.isfinite(value):
+            return f"field `{name}`: number must be finite"
+    return None
+
+
+def _problem(op: Op) -> str | None:
+    entity = _clean_str(op.entity)
+    if entity is None or entity not in ENTITIES:
+        return f"unknown entity {safe_text(op.entity)!r}"
+    spec = ENTITIES[entity]
+    if not isinstance(op.id, str) or not _ID.match(op.id):
+        return "id must be 1-64 characters of [A-Za-z0-9._-]"
+    if op.action not in _ACTIONS:
+        return f"action must be one of {', '.join(_ACTIONS)}"
+    if isinstance(op.base, bool) or not isinstance(op.base, int) or op.base < 0:
+        return "base must be a non-negative integer"
+    fields = op.fields
+    if op.action == "delete":
+        if fields not in (None, {}):
+            return "a delete carries no fields"
+        return None
+    if not isinstance(fields, dict):
+        return "fields must be an object"
+    if op.action == "update":
+        if not spec.updatable:
+            return f"{entity} can only be created and deleted"
+        if not fields:
+            return "an update must write at least one field"
+    problem = _text_problem(fields)
+    if problem:
+        return problem
+    try:
+        msgspec.convert(fields, spec.fields_struct, strict=True)
+    except msgspec.ValidationError as exc:
+        return str(exc).replace("$.", "fields.")
+    if op.action == "create":
+        missing = sorted(spec.required - fields.keys())
+        if missing:
+            return "missing required field(s): " + ", ".join(f"`{m}`" for m in missing)
+    for name in spec.required & fields.keys():
+        if fields[name] is None:
+            return f"field `{name}` is required and cannot be null"
+    return None
+
+
+def check_op(op: Op) -> CheckedOp:
+    problem = _problem(op)
+    action = op.action if op.action in _ACTIONS else None
+    fields = op.fields if problem is None and isinstance(op.fields, dict) else {}
+    return CheckedOp(
+        op=op,
+        text=op_text(op),
+        entity=_clean_str(op.entity),
+        entity_id=op.id if isinstance(op.id, str) and _ID.match(op.id) else None,
+        action=action,
+        fields=fields,
+        error=_invalid(problem) if problem else None,
+    )

@@ -1,0 +1,178 @@
+"""Every wire shape of PROTOCOL.md, one msgspec Struct each.
+
+Handlers decode request bodies straight into these and encode responses from
+them. New fields always get a default, so last month's devices still decode.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from schema.entities import ID_PATTERN
+
+DeviceId = Annotated[str, Meta(min_length=1, max_length=64, pattern=ID_PATTERN)]
+PlainText = Annotated[str, Meta(pattern=r"^[^\x00]*$")]
+Role = Literal["admin", "dispatcher", "technician", "service_provider"]
+ServiceArea = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[^\x00]*$")]
+
+
+# --- sync: push -------------------------------------------------------------
+
+
+class Op(msgspec.Struct, kw_only=True):
+    """One op as a device sends it.
+
+    Only what is needed to place the op in the device log is checked here;
+    everything else is checked per op, so a bad op is rejected and logged
+    instead of failing the whole request.
+    """
+
+    seq: Annotated[int, Meta(ge=1, le=2**62)]
+    ts: Annotated[int, Meta(ge=0, le=2**62)]
+    tc: Annotated[int, Meta(ge=0, le=2**62)] = 0
+    entity: Any = None
+    id: Any = None
+    action: Any = None
+    fields: Any = None
+    base: Any = 0
+
+
+class PushRequest(msgspec.Struct):
+    device_id: DeviceId
+    ops: Annotated[list[Op], Meta(min_length=1, max_length=1000)]
+
+
+class OpError(msgspec.Struct):
+    code: str
+    message: str
+
+
+class OpResult(msgspec.Struct, omit_defaults=True):
+    seq: int
+    status: Literal["applied", "rejected", "duplicate"]
+    version: int | None = None
+    error: OpError | None = None
+
+
+class NoticeSide(msgspec.Struct):
+    value: Any
+    device_id: str
+    user_id: str
+    seq: int
+    ts: int
+    tc: int
+
+
+class Notice(msgspec.Struct):
+    id: str
+    entity: str
+    entity_id: str
+    field: str
+    status: Literal["open", "resolved"]
+    winner: NoticeSide
+    loser: NoticeSide
+    detected_at: str
+    resolution: Any = None
+
+
+class PushResponse(msgspec.Struct):
+    acked_seq: int
+    server_time: int
+    results: list[OpResult]
+    conflicts: list[Notice]
+
+
+# --- sync: pull -------------------------------------------------------------
+
+
+class PullRequest(msgspec.Struct):
+    device_id: DeviceId
+    cursor: str | None = None
+    limit: Annotated[int, Meta(ge=1, le=5000)] = 1000
+
+
+class Change(msgspec.Struct, omit_defaults=True):
+    """One entry of `changes`: the entity's current state, or its removal."""
+
+    entity: str
+    id: str
+    version: int | None = None
+    data: dict[str, Any] | None = None
+    removed: bool = False
+
+
+class PullResponse(msgspec.Struct):
+    cursor: str
+    has_more: bool
+    server_time: int
+    # Assembled by PostgreSQL as JSON text; its shape is `list[Change]`.
+    changes: Annotated[
+        msgspec.Raw,
+        Meta(extra_json_schema={"type": "array", "items": {"$ref": "#/components/schemas/Change"}}),
+    ]
+    notices: list[Notice]
+
+
+# --- users and tokens -------------------------------------------------------
+
+
+class UserCreate(msgspec.Struct, forbid_unknown_fields=True):
+    email: Annotated[str, Meta(min_length=3, max_length=254, pattern=r"^[^@\s\x00]+@[^@\s\x00]+$")]
+    name: Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
+    role: Role
+    service_areas: list[ServiceArea] = []
+
+
+class UserPatch(msgspec.Struct, forbid_unknown_fields=True):
+    name: Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^[^\x00]*$")] | UnsetType = (
+        UNSET
+    )
+    role: Role | UnsetType = UNSET
+    service_areas: list[ServiceArea] | UnsetType = UNSET
+    active: bool | UnsetType = UNSET
+
+
+class User(msgspec.Struct):
+    id: str
+    email: str
+    name: str
+    role: Role
+    service_areas: list[str]
+    active: bool
+    created_at: str
+    updated_at: str
+
+
+class TokenCreate(msgspec.Struct, forbid_unknown_fields=True):
+    ttl_s: Annotated[int, Meta(ge=1, le=10 * 365 * 86400)] | None = None
+
+
+class TokenIssued(msgspec.Struct):
+    id: str
+    token: str
+    expires_at: str | None
+
+
+class Page(msgspec.Struct):
+    items: list[Any]
+    next_cursor: str | None
+
+
+# --- errors -----------------------------------------------------------------
+
+
+class ErrorDetail(msgspec.Struct, omit_defaults=True):
+    code: str
+    message: str
+    details: dict[str, Any] | None = None
+
+
+class ErrorBody(msgspec.Struct):
+    error: ErrorDetail
+
+
+class Health(msgspec.Struct):
+    status: str

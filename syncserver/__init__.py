@@ -1,0 +1,1 @@
+"""The Fieldsync sync server."""

@@ -1,0 +1,104 @@
+"""The Starlette application: routes as data, state from the lifespan, errors in one place."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from schema import wire
+from schema.migrate import migrate
+from syncserver.auth import Authenticator, bootstrap_admin
+from syncserver.codec import respond
+from syncserver.config import Settings
+from syncserver.db import create_engine, database_url
+from syncserver.errors import SyncError
+from syncserver.openapi import ENDPOINTS, openapi_document
+from syncserver.state import ServerState
+
+log = logging.getLogger("syncserver")
+
+
+def _error(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> Response:
+    body = wire.ErrorBody(wire.ErrorDetail(code=code, message=message, details=details))
+    return respond(body, status)
+
+
+async def _sync_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SyncError)
+    return _error(exc.status, exc.code, exc.message, exc.details)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return _error(404, "not_found", "no such endpoint")
+    if exc.status_code == 405:
+        return _error(405, "invalid_request", f"method {request.method} not allowed here")
+    return _error(exc.status_code, "invalid_request", str(exc.detail))
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not isinstance(
+        exc, OperationalError
+    ):
+        return await _internal_error(request, exc)
+    log.warning("database unavailable: %s", exc)
+    response = _error(503, "unavailable", "the database is unreachable; try again shortly")
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    request_id = uuid.uuid4().hex
+    log.error("internal error, request id %s", request_id, exc_info=exc)
+    return _error(500, "internal", "internal server error", {"request_id": request_id})
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The app. Its lifespan connects (embedded PostgreSQL if no URL), migrates and bootstraps."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        engine = create_engine(database_url(settings), settings.pool_size)
+        try:
+            await migrate(engine)
+            admin_hash, generated = await bootstrap_admin(engine, settings.admin_token)
+            if generated:
+                print(
+                    f"Generated admin token (shown once, keep it): {generated}",
+                    flush=True,
+                )
+            auth = Authenticator(engine, admin_hash)
+            yield {"server": ServerState(settings, engine, auth)}
+        finally:
+            await engine.dispose()
+
+    routes = [
+        Route(e.path, e.handler, methods=[e.method]) for e in ENDPOINTS
+    ] + [Route("/openapi.json", _openapi, methods=["GET"])]
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            SyncError: _sync_error,
+            HTTPException: _http_error,
+            DBAPIError: _database_error,
+            PoolTimeout: _database_error,
+            Exception: _internal_error,
+        },
+    )
+
+
+async def _openapi(request: Request) -> Response:
+    return respond(openapi_document())

@@ -1,0 +1,80 @@
+"""Bearer tokens: issued once in clear, stored as SHA-256, checked on every request."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from syncserver.errors import Forbidden, Unauthorized
+from syncserver.storage import users as user_store
+
+BUILTIN_ADMIN_ID = "admin"
+_ADMIN_SECRET = "admin_token_sha256"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    user_id: str
+    role: str
+    service_areas: tuple[str, ...] = ()
+
+    def require(self, *roles: str) -> None:
+        if self.role not in roles:
+            raise Forbidden(f"this needs the role {' or '.join(roles)}")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_token() -> str:
+    return "fs_" + secrets.token_urlsafe(32)
+
+
+def bearer(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+async def bootstrap_admin(engine: AsyncEngine, admin_token: str | None) -> tuple[str, str | None]:
+    """The admin token's hash, and the token itself if this call generated it (print it once)."""
+    async with engine.begin() as conn:
+        await user_store.ensure_builtin_admin(conn, BUILTIN_ADMIN_ID)
+        if admin_token:
+            return hash_token(admin_token), None
+        stored = await user_store.secret(conn, _ADMIN_SECRET)
+        if stored:
+            return stored, None
+        token = new_token()
+        if await user_store.put_secret_once(conn, _ADMIN_SECRET, hash_token(token)):
+            return hash_token(token), token
+        stored = await user_store.secret(conn, _ADMIN_SECRET)
+        assert stored is not None
+        return stored, None
+
+
+class Authenticator:
+    def __init__(self, engine: AsyncEngine, admin_token_hash: str) -> None:
+        self._engine = engine
+        self._admin_token_hash = admin_token_hash
+
+    async def principal(self, token: str | None) -> Principal:
+        if not token:
+            raise Unauthorized("missing bearer token")
+        digest = hash_token(token)
+        if hmac.compare_digest(digest, self._admin_token_hash):
+            return Principal(BUILTIN_ADMIN_ID, "admin")
+        async with self._engine.connect() as conn:
+            row = await user_store.principal_row(conn, digest)
+        if row is None:
+            raise Unauthorized("unknown, expired or revoked token")
+        user_id, role, areas = row
+        return Principal(user_id, role, tuple(areas))

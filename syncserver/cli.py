@@ -1,0 +1,110 @@
+"""The `syncserver` command: serve, rebuild."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+import msgspec
+import uvicorn
+
+from schema.migrate import migrate
+from syncserver.auth import bootstrap_admin
+from syncserver.config import Settings, settings_from_env
+from syncserver.db import create_engine, database_url
+
+
+async def _prepare(settings: Settings, demo: bool) -> None:
+    """Migrate, make sure the admin token exists (printing it if new), seed the demo."""
+    engine = create_engine(database_url(settings), pool_size=2)
+    try:
+        await migrate(engine)
+        _hash, generated = await bootstrap_admin(engine, settings.admin_token)
+        if generated:
+            click.echo(f"Generated admin token (shown once, keep it): {generated}")
+        if demo:
+            from syncserver.demo import seed_demo
+
+            for user in await seed_demo(engine):
+                click.echo(f"Demo {user.role} {user.name}: token {user.token}")
+    finally:
+        await engine.dispose()
+
+
+def _resolved(settings: Settings) -> Settings:
+    """Settings with the database URL filled in, starting the embedded server if needed."""
+    try:
+        url = database_url(settings)
+    except Exception as exc:  # the embedded server failed to start: say why, no traceback
+        raise click.ClickException(f"could not start the embedded PostgreSQL: {exc}") from exc
+    return msgspec.structs.replace(settings, database_url=url)
+
+
+@click.group()
+def main() -> None:
+    """Fieldsync sync server."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on [127.0.0.1].")
+@click.option("--port", type=int, default=None, help="TCP port [8787].")
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Worker processes [1].")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+              help="Data directory for the embedded PostgreSQL and blobs [./.syncserver].")
+@click.option("--demo", is_flag=True, help="Load a small demo dataset and print its tokens.")
+def serve(host: str | None, port: int | None, workers: int | None, data_dir: Path | None,
+          demo: bool) -> None:
+    """Serve the sync API (PROTOCOL.md section 1)."""
+    settings = _resolved(
+        settings_from_env(host=host, port=port, workers=workers, data_dir=data_dir)
+    )
+    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr)
+    asyncio.run(_prepare(settings, demo))
+    admin_hint = "$SYNCSERVER_ADMIN_TOKEN" if settings.admin_token else "the admin token"
+    click.echo(
+        f"Fieldsync listening on http://{settings.host}:{settings.port} "
+        f"(try: curl -H 'Authorization: Bearer <{admin_hint}>' "
+        f"http://{settings.host}:{settings.port}/api/jobs)"
+    )
+    if settings.workers == 1:
+        from syncserver.app import create_app
+
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                    log_level=settings.log_level, timeout_graceful_shutdown=10)
+        return
+    os.environ["DATABASE_URL"] = settings.database_url or ""
+    uvicorn.run("syncserver.asgi:app", factory=True, host=settings.host, port=settings.port,
+                workers=settings.workers, log_level=settings.log_level,
+                timeout_graceful_shutdown=10)
+
+
+@main.command()
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+              help="Data directory of the embedded PostgreSQL [./.syncserver].")
+def rebuild(data_dir: Path | None) -> None:
+    """Drop and recompute every projection and notice from the device logs (server stopped)."""
+    from syncserver.rebuild import rebuild as run_rebuild
+
+    settings = _resolved(settings_from_env(data_dir=data_dir))
+
+    async def go() -> None:
+        engine = create_engine(settings.database_url or "", pool_size=1)
+        try:
+            await migrate(engine)
+            stats = await run_rebuild(engine)
+        finally:
+            await engine.dispose()
+        click.echo(
+            f"Rebuilt {stats.entities} entities and {stats.notices} notices "
+            f"from {stats.ops} applied ops."
+        )
+
+    asyncio.run(go())
+
+
+if __name__ == "__main__":
+    main()

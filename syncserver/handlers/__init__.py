@@ -1,0 +1,1 @@
+"""HTTP handlers: decode, authorize, call the layer below, encode. No SQL here."""

@@ -1,0 +1,89 @@
+"""Users and tokens (PROTOCOL.md section 2)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from schema import wire
+from syncserver.auth import hash_token, new_token
+from syncserver.codec import decode_request, respond
+from syncserver.errors import Conflict, NotFound
+from syncserver.handlers.common import caller, limit_param, server
+from syncserver.storage import users as user_store
+from syncserver.timefmt import rfc3339
+
+
+async def create_user(request: Request) -> Response:
+    state = server(request)
+    (await caller(request)).require("admin")
+    body = await decode_request(request, wire.UserCreate, state.settings.max_body_bytes)
+    async with state.engine.begin() as conn:
+        try:
+            user = await user_store.create(conn, str(uuid.uuid4()), body)
+        except user_store.DuplicateEmail:
+            raise Conflict(f"a user with email {body.email} exists", {"field": "email"}) from None
+    return respond(user, 201)
+
+
+async def list_users(request: Request) -> Response:
+    state = server(request)
+    (await caller(request)).require("admin", "dispatcher")
+    limit = limit_param(request)
+    after = request.query_params.get("cursor") or ""
+    async with state.engine.connect() as conn:
+        users = await user_store.page(conn, after, limit + 1)
+    next_cursor = users[limit - 1].id if len(users) > limit else None
+    return respond(wire.Page(items=list(users[:limit]), next_cursor=next_cursor))
+
+
+async def update_user(request: Request) -> Response:
+    state = server(request)
+    (await caller(request)).require("admin")
+    body = await decode_request(request, wire.UserPatch, state.settings.max_body_bytes)
+    changes = {
+        name: value
+        for name, value in msgspec.structs.asdict(body).items()
+        if value is not msgspec.UNSET
+    }
+    async with state.engine.begin() as conn:
+        user = await user_store.update(conn, request.path_params["user_id"], changes)
+    if user is None:
+        raise NotFound("no such user")
+    return respond(user)
+
+
+async def issue_token(request: Request) -> Response:
+    state = server(request)
+    (await caller(request)).require("admin")
+    body = await decode_request(
+        request, wire.TokenCreate, state.settings.max_body_bytes, empty_ok=True
+    )
+    user_id = request.path_params["user_id"]
+    token = new_token()
+    token_id = str(uuid.uuid4())
+    expires_at = None
+    if body.ttl_s is not None:
+        expires_at = datetime.now(UTC) + timedelta(seconds=body.ttl_s)
+    async with state.engine.begin() as conn:
+        if await user_store.get(conn, user_id) is None:
+            raise NotFound("no such user")
+        await user_store.create_token(conn, token_id, user_id, hash_token(token), expires_at)
+    issued = wire.TokenIssued(
+        id=token_id, token=token, expires_at=None if expires_at is None else rfc3339(expires_at)
+    )
+    return respond(issued, 201)
+
+
+async def revoke_token(request: Request) -> Response:
+    state = server(request)
+    (await caller(request)).require("admin")
+    async with state.engine.begin() as conn:
+        found = await user_store.revoke_token(conn, request.path_params["token_id"])
+    if not found:
+        raise NotFound("no such token")
+    return Response(status_code=204)

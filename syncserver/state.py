@@ -1,0 +1,17 @@
+"""What the lifespan builds and every handler reads from `request.state`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from syncserver.auth import Authenticator
+from syncserver.config import Settings
+
+
+@dataclass(frozen=True)
+class ServerState:
+    settings: Settings
+    engine: AsyncEngine
+    auth: Authenticator

@@ -1,0 +1,1 @@
+"""SQL beside the tables it touches: projections, notices, users and tokens."""

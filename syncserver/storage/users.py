@@ -1,0 +1,188 @@
+"""SQL for users, tokens and the server's own secrets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from schema import wire
+from syncserver.timefmt import rfc3339
+
+_COLUMNS = "id, email, name, role, service_areas, active, created_at, updated_at"
+
+_PRINCIPAL = text(
+    """
+    SELECT u.id, u.role, u.service_areas
+    FROM tokens t JOIN users u ON u.id = t.user_id
+    WHERE t.token_hash = :token_hash AND t.revoked_at IS NULL
+      AND (t.expires_at IS NULL OR t.expires_at > now()) AND u.active
+    """
+)
+
+_ACTIVE_WITH_ROLES = text(
+    "SELECT id FROM users WHERE id = ANY(:ids) AND active AND role = ANY(:roles)"
+)
+
+_INSERT = text(
+    f"""
+    INSERT INTO users (id, email, name, role, service_areas)
+    VALUES (:id, :email, :name, :role, :service_areas)
+    RETURNING {_COLUMNS}
+    """
+)
+
+_ENSURE = text(
+    """
+    INSERT INTO users (id, email, name, role) VALUES (:id, :email, :name, 'admin')
+    ON CONFLICT DO NOTHING
+    """
+)
+
+_GET = text(f"SELECT {_COLUMNS} FROM users WHERE id = :id")
+
+_PAGE = text(
+    f"SELECT {_COLUMNS} FROM users WHERE id > :after ORDER BY id LIMIT :limit"
+)
+
+_UPDATE = text(
+    f"""
+    UPDATE users SET
+        name = coalesce(CAST(:name AS text), name),
+        role = coalesce(CAST(:role AS text), role),
+        service_areas = coalesce(CAST(:service_areas AS text[]), service_areas),
+        active = coalesce(CAST(:active AS boolean), active),
+        updated_at = now()
+    WHERE id = :id
+    RETURNING {_COLUMNS}
+    """
+)
+
+_INSERT_TOKEN = text(
+    """
+    INSERT INTO tokens (id, user_id, token_hash, expires_at)
+    VALUES (:id, :user_id, :token_hash, :expires_at)
+    """
+)
+
+_REVOKE_TOKEN = text(
+    "UPDATE tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = :id RETURNING id"
+)
+
+_SECRET_GET = text("SELECT value FROM server_secrets WHERE name = :name")
+_SECRET_PUT = text(
+    "INSERT INTO server_secrets (name, value) VALUES (:name, :value) "
+    "ON CONFLICT (name) DO NOTHING RETURNING value"
+)
+
+
+class DuplicateEmail(Exception):
+    pass
+
+
+def _user(row: Any) -> wire.User:
+    created: datetime = row[6]
+    updated: datetime = row[7]
+    return wire.User(
+        id=row[0],
+        email=row[1],
+        name=row[2],
+        role=row[3],
+        service_areas=list(row[4]),
+        active=row[5],
+        created_at=rfc3339(created),
+        updated_at=rfc3339(updated),
+    )
+
+
+async def principal_row(conn: AsyncConnection, token_hash: str) -> tuple[str, str, list[str]] | None:
+    row = (await conn.execute(_PRINCIPAL, {"token_hash": token_hash})).first()
+    return None if row is None else (row[0], row[1], list(row[2]))
+
+
+async def active_with_roles(
+    conn: AsyncConnection, ids: Iterable[str], roles: Iterable[str]
+) -> set[str]:
+    ids = list(ids)
+    if not ids:
+        return set()
+    rows = await conn.execute(_ACTIVE_WITH_ROLES, {"ids": ids, "roles": list(roles)})
+    return set(rows.scalars())
+
+
+async def ensure_builtin_admin(conn: AsyncConnection, user_id: str) -> None:
+    await conn.execute(
+        _ENSURE, {"id": user_id, "email": f"{user_id}@fieldsync.invalid", "name": "Administrator"}
+    )
+
+
+async def create(conn: AsyncConnection, user_id: str, body: wire.UserCreate) -> wire.User:
+    try:
+        async with conn.begin_nested():
+            row = (
+                await conn.execute(
+                    _INSERT,
+                    {
+                        "id": user_id,
+                        "email": body.email,
+                        "name": body.name,
+                        "role": body.role,
+                        "service_areas": body.service_areas,
+                    },
+                )
+            ).one()
+    except IntegrityError as exc:
+        raise DuplicateEmail(body.email) from exc
+    return _user(row)
+
+
+async def get(conn: AsyncConnection, user_id: str) -> wire.User | None:
+    row = (await conn.execute(_GET, {"id": user_id})).first()
+    return None if row is None else _user(row)
+
+
+async def page(conn: AsyncConnection, after: str, limit: int) -> list[wire.User]:
+    return [_user(r) for r in await conn.execute(_PAGE, {"after": after, "limit": limit})]
+
+
+async def update(conn: AsyncConnection, user_id: str, changes: dict[str, Any]) -> wire.User | None:
+    params = {"id": user_id, "name": None, "role": None, "service_areas": None, "active": None}
+    params.update(changes)
+    row = (await conn.execute(_UPDATE, params)).first()
+    return None if row is None else _user(row)
+
+
+async def create_token(
+    conn: AsyncConnection, token_id: str, user_id: str, token_hash: str, expires_at: datetime | None
+) -> None:
+    await conn.execute(
+        _INSERT_TOKEN,
+        {"id": token_id, "user_id": user_id, "token_hash": token_hash, "expires_at": expires_at},
+    )
+
+
+async def revoke_token(conn: AsyncConnection, token_id: str) -> bool:
+    return (await conn.execute(_REVOKE_TOKEN, {"id": token_id})).first() is not None
+
+
+async def secret(conn: AsyncConnection, name: str) -> str | None:
+    return (await conn.execute(_SECRET_GET, {"name": name})).scalar()
+
+
+async def put_secret_once(conn: AsyncConnection, name: str, value: str) -> bool:
+    """Store a secret unless one exists; True when this call stored it."""
+    return (await conn.execute(_SECRET_PUT, {"name": name, "value": value})).first() is not None
+
+
+async def id_by_email(conn: AsyncConnection, email: str) -> str:
+    return str(
+        (
+            await conn.execute(
+                text("SELECT id FROM users WHERE lower(email) = lower(:email)"), {"email": email}
+            )
+        ).scalar_one()
+    )

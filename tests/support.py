@@ -1,0 +1,165 @@
+"""Helpers for the integration tests: a real server process and an HTTP API wrapper."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from clients.device import Device
+
+T = TypeVar("T")
+
+ADMIN_TOKEN = "test-admin-token-" + uuid.uuid4().hex
+
+
+def admin_token() -> str:
+    return ADMIN_TOKEN
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def new_id(prefix: str = "") -> str:
+    return prefix + uuid.uuid4().hex[:16]
+
+
+class ServerProcess:
+    """`syncserver serve` as a subprocess on a free loopback port."""
+
+    def __init__(self, database_url: str, data_dir: Path, **env: str) -> None:
+        self.database_url = database_url
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.extra_env = env
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = data_dir.parent / f"server-{self.port}.log"
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            DATABASE_URL=self.database_url,
+            SYNCSERVER_ADMIN_TOKEN=ADMIN_TOKEN,
+            SYNCSERVER_DATA_DIR=str(self.data_dir),
+            SYNCSERVER_LOG_LEVEL="warning",
+        )
+        env.update(self.extra_env)
+        return env
+
+    def start(self, timeout: float = 30) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "syncserver.cli", "serve", "--host", "127.0.0.1",
+             "--port", str(self.port)],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited early: {self.log_path.read_text()}")
+            try:
+                if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server did not become healthy: {self.log_path.read_text()}")
+
+    def stop(self) -> int:
+        """SIGTERM, wait, and return the exit code."""
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return int(self.proc.returncode)
+
+    def api(self, token: str = ADMIN_TOKEN) -> Api:
+        return Api(self.base_url, token)
+
+
+class Api:
+    """Thin HTTP wrapper: every call returns the httpx.Response."""
+
+    def __init__(self, base_url: str, token: str) -> None:
+        self.base_url = base_url
+        self.token = token
+        self.http = httpx.Client(
+            base_url=base_url, timeout=30, headers={"Authorization": f"Bearer {token}"}
+        )
+
+    def get(self, path: str, **params: Any) -> httpx.Response:
+        return self.http.get(path, params=params)
+
+    def post(self, path: str, body: Any = None, **kwargs: Any) -> httpx.Response:
+        if body is None:
+            return self.http.post(path, **kwargs)
+        return self.http.post(path, json=body, **kwargs)
+
+    def push(self, device_id: str, ops: list[dict[str, Any]]) -> httpx.Response:
+        return self.post("/sync/push", {"device_id": device_id, "ops": ops})
+
+    def pull(self, device_id: str, cursor: str | None = None, limit: int = 1000) -> httpx.Response:
+        return self.post("/sync/pull", {"device_id": device_id, "cursor": cursor, "limit": limit})
+
+    def create_user(self, role: str = "dispatcher", **fields: Any) -> dict[str, Any]:
+        body = {"email": f"{new_id()}@example.com", "name": "Test User", "role": role, **fields}
+        r = self.post("/api/users", body)
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    def token_for(self, user_id: str, ttl_s: int | None = None) -> dict[str, Any]:
+        r = self.post(f"/api/users/{user_id}/tokens", {"ttl_s": ttl_s} if ttl_s else {})
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    def user_api(self, role: str = "dispatcher") -> tuple[Api, dict[str, Any]]:
+        user = self.create_user(role)
+        return Api(self.base_url, self.token_for(user["id"])["token"]), user
+
+    def device(self, device_id: str | None = None) -> Device:
+        return Device(self.base_url, self.token, device_id or new_id("dev-"))
+
+
+def op(seq: int, entity: str, entity_id: str, action: str = "create",
+       fields: dict[str, Any] | None = None, *, ts: int | None = None, tc: int = 0,
+       base: int = 0) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "seq": seq, "ts": ts if ts is not None else time.time_ns() // 1_000_000, "tc": tc,
+        "entity": entity, "id": entity_id, "action": action, "base": base,
+    }
+    if fields is not None:
+        body["fields"] = fields
+    return body
+
+
+def customer_fields(**extra: Any) -> dict[str, Any]:
+    return {"name": "Acme Batteries", "type": "commercial", **extra}
+
+
+def job_fields(customer_id: str, **extra: Any) -> dict[str, Any]:
+    return {"title": "Install battery", "service_type": "installation",
+            "customer_id": customer_id, **extra}
