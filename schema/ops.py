@@ -34,12 +34,25 @@ class CheckedOp:
     error: OpError | None
 
 
+def _non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_non_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_non_finite(v) for v in value)
+    return False
+
+
 def op_text(op: Op) -> str:
-    """The op as JSON text. Lone surrogates and non-finite numbers come out escaped."""
-    try:
-        return _op_encoder.encode(op).decode("utf-8")
-    except (UnicodeEncodeError, ValueError, TypeError):
-        return json.dumps(msgspec.structs.asdict(op), ensure_ascii=True, allow_nan=True)
+    """The op as JSON text. Lone surrogates and non-finite numbers come out escaped
+    (`\\ud800`, `Infinity`), which msgspec would refuse or turn into null."""
+    if not any(_non_finite(v) for v in (op.entity, op.id, op.action, op.fields, op.base)):
+        try:
+            return _op_encoder.encode(op).decode("utf-8")
+        except UnicodeEncodeError:
+            pass
+    return json.dumps(msgspec.structs.asdict(op), ensure_ascii=True, allow_nan=True)
 
 
 def op_from_text(text: str) -> Op:

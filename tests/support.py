@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import socket
@@ -21,6 +22,14 @@ from clients.device import Device
 T = TypeVar("T")
 
 ADMIN_TOKEN = "test-admin-token-" + uuid.uuid4().hex
+
+# Every HTTP client a test opens, closed after the test by an autouse fixture.
+OPEN_CLIENTS: list[httpx.Client] = []
+
+
+def close_clients() -> None:
+    while OPEN_CLIENTS:
+        OPEN_CLIENTS.pop().close()
 
 
 def admin_token() -> str:
@@ -67,12 +76,12 @@ class ServerProcess:
 
     def start(self, timeout: float = 30) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "syncserver.cli", "serve", "--host", "127.0.0.1",
-             "--port", str(self.port)],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT,
-        )
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "syncserver.cli", "serve", "--host", "127.0.0.1",
+                 "--port", str(self.port)],
+                env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -110,6 +119,7 @@ class Api:
         self.http = httpx.Client(
             base_url=base_url, timeout=30, headers={"Authorization": f"Bearer {token}"}
         )
+        OPEN_CLIENTS.append(self.http)
 
     def get(self, path: str, **params: Any) -> httpx.Response:
         return self.http.get(path, params=params)
@@ -141,14 +151,20 @@ class Api:
         return Api(self.base_url, self.token_for(user["id"])["token"]), user
 
     def device(self, device_id: str | None = None) -> Device:
-        return Device(self.base_url, self.token, device_id or new_id("dev-"))
+        return Device(self.base_url, self.token, device_id or new_id("dev-"), http=self.http)
+
+
+_tc = itertools.count()
 
 
 def op(seq: int, entity: str, entity_id: str, action: str = "create",
-       fields: dict[str, Any] | None = None, *, ts: int | None = None, tc: int = 0,
+       fields: dict[str, Any] | None = None, *, ts: int | None = None, tc: int | None = None,
        base: int = 0) -> dict[str, Any]:
+    """One op. By default its HLC is now with an ever-growing counter, so the ops a
+    test writes are in LWW order in the order it writes them."""
     body: dict[str, Any] = {
-        "seq": seq, "ts": ts if ts is not None else time.time_ns() // 1_000_000, "tc": tc,
+        "seq": seq, "ts": ts if ts is not None else time.time_ns() // 1_000_000,
+        "tc": tc if tc is not None else next(_tc),
         "entity": entity, "id": entity_id, "action": action, "base": base,
     }
     if fields is not None:
