@@ -79,6 +79,4 @@ async def changes_page(
     ).one()
     changes_json, last, has_more = row
     after = cursor.after if last is None else int(last)
-    return ChangesPage(
-        changes_json, Cursor(after, cursor.horizon, cursor.notices), bool(has_more)
-    )
+    return ChangesPage(changes_json, Cursor(after, cursor.horizon, cursor.notices), bool(has_more))

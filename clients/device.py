@@ -1,9 +1,9 @@
 """A device SDK: an append-only op log with an HLC, push, pull and a local replica.
 
-    device = Device(base_url, token, "tab-042")
-    device.write("job", "J1", "update", {"status": "completed"})
-    device.push()          # sends the unacknowledged ops
-    device.pull()          # brings the replica up to date, collects notices
+device = Device(base_url, token, "tab-042")
+device.write("job", "J1", "update", {"status": "completed"})
+device.push()          # sends the unacknowledged ops
+device.pull()          # brings the replica up to date, collects notices
 """
 
 from __future__ import annotations
@@ -67,8 +67,13 @@ class Device:
             seen = self.replica.get((entity, entity_id))
             base = seen["version"] if seen else 0
         op: dict[str, Any] = {
-            "seq": self.seq, "ts": ts, "tc": tc, "entity": entity, "id": entity_id,
-            "action": action, "base": base,
+            "seq": self.seq,
+            "ts": ts,
+            "tc": tc,
+            "entity": entity,
+            "id": entity_id,
+            "action": action,
+            "base": base,
         }
         if fields is not None:
             op["fields"] = fields
@@ -82,7 +87,9 @@ class Device:
         while self.outbox:
             batch = self.outbox[:batch_size]
             r = self.http.post(
-                "/sync/push", json={"device_id": self.device_id, "ops": batch}, headers=self._headers
+                "/sync/push",
+                json={"device_id": self.device_id, "ops": batch},
+                headers=self._headers,
             )
             r.raise_for_status()
             body = r.json()

@@ -42,14 +42,14 @@ PhotoType = Literal["image/jpeg", "image/png", "image/webp", "image/heic"]
 _Fields = {"forbid_unknown_fields": True, "omit_defaults": True, "kw_only": True}
 
 
-class CustomerFields(msgspec.Struct, **_Fields):  # type: ignore[call-arg]
+class CustomerFields(msgspec.Struct, **_Fields):
     name: Text200 | UnsetType = UNSET
     email: Text254 | None | UnsetType = UNSET
     phone: Text50 | None | UnsetType = UNSET
     type: CustomerType | UnsetType = UNSET
 
 
-class LocationFields(msgspec.Struct, **_Fields):  # type: ignore[call-arg]
+class LocationFields(msgspec.Struct, **_Fields):
     customer_id: Id | UnsetType = UNSET
     label: Text200 | None | UnsetType = UNSET
     address: Text500 | UnsetType = UNSET
@@ -60,7 +60,7 @@ class LocationFields(msgspec.Struct, **_Fields):  # type: ignore[call-arg]
     lng: Longitude | None | UnsetType = UNSET
 
 
-class ContactFields(msgspec.Struct, **_Fields):  # type: ignore[call-arg]
+class ContactFields(msgspec.Struct, **_Fields):
     customer_id: Id | UnsetType = UNSET
     name: Text200 | UnsetType = UNSET
     email: Text254 | None | UnsetType = UNSET
@@ -68,7 +68,7 @@ class ContactFields(msgspec.Struct, **_Fields):  # type: ignore[call-arg]
     role: Text100 | None | UnsetType = UNSET
 
 
-class JobFields(msgspec.Struct, **_Fields):  # type: ignore[call-arg]
+class JobFields(msgspec.Struct, **_Fields):
     title: Text200 | UnsetType = UNSET
     description: Text10000 | None | UnsetType = UNSET
     status: JobStatus | UnsetType = UNSET
@@ -81,12 +81,12 @@ class JobFields(msgspec.Struct, **_Fields):  # type: ignore[call-arg]
     technician_id: Id | None | UnsetType = UNSET
 
 
-class JobNoteFields(msgspec.Struct, **_Fields):  # type: ignore[call-arg]
+class JobNoteFields(msgspec.Struct, **_Fields):
     job_id: Id | UnsetType = UNSET
     body: Text5000 | UnsetType = UNSET
 
 
-class JobPhotoFields(msgspec.Struct, **_Fields):  # type: ignore[call-arg]
+class JobPhotoFields(msgspec.Struct, **_Fields):
     job_id: Id | UnsetType = UNSET
     key: Annotated[str, Meta(min_length=1, max_length=1024)] | UnsetType = UNSET
     content_type: PhotoType | UnsetType = UNSET

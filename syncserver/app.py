@@ -49,8 +49,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _database_error(request: Request, exc: Exception) -> Response:
-    if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not isinstance(
-        exc, OperationalError
+    if (
+        isinstance(exc, DBAPIError)
+        and not exc.connection_invalidated
+        and not isinstance(exc, OperationalError)
     ):
         return await _internal_error(request, exc)
     log.warning("database unavailable: %s", exc)
@@ -84,9 +86,9 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             await engine.dispose()
 
-    routes = [
-        Route(e.path, e.handler, methods=[e.method]) for e in ENDPOINTS
-    ] + [Route("/openapi.json", _openapi, methods=["GET"])]
+    routes = [Route(e.path, e.handler, methods=[e.method]) for e in ENDPOINTS] + [
+        Route("/openapi.json", _openapi, methods=["GET"])
+    ]
     return Starlette(
         routes=routes,
         lifespan=lifespan,

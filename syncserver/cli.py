@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -37,7 +38,7 @@ async def _prepare(settings: Settings, demo: bool) -> None:
 
 def _settings(**overrides: object) -> Settings:
     try:
-        return settings_from_env(**overrides)
+        return settings_from_env(None, **overrides)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -51,6 +52,10 @@ def _resolved(settings: Settings) -> Settings:
     return msgspec.structs.replace(settings, database_url=url)
 
 
+def _exit_cleanly(signum: int, frame: object) -> None:
+    sys.exit(0)
+
+
 @click.group()
 def main() -> None:
     """Fieldsync sync server."""
@@ -60,15 +65,18 @@ def main() -> None:
 @click.option("--host", default=None, help="Interface to listen on [127.0.0.1].")
 @click.option("--port", type=int, default=None, help="TCP port [8787].")
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Worker processes [1].")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-              help="Data directory for the embedded PostgreSQL and blobs [./.syncserver].")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Data directory for the embedded PostgreSQL and blobs [./.syncserver].",
+)
 @click.option("--demo", is_flag=True, help="Load a small demo dataset and print its tokens.")
-def serve(host: str | None, port: int | None, workers: int | None, data_dir: Path | None,
-          demo: bool) -> None:
+def serve(
+    host: str | None, port: int | None, workers: int | None, data_dir: Path | None, demo: bool
+) -> None:
     """Serve the sync API (PROTOCOL.md section 1)."""
-    settings = _resolved(
-        _settings(host=host, port=port, workers=workers, data_dir=data_dir)
-    )
+    settings = _resolved(_settings(host=host, port=port, workers=workers, data_dir=data_dir))
     logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr)
     asyncio.run(_prepare(settings, demo))
     admin_hint = "$SYNCSERVER_ADMIN_TOKEN" if settings.admin_token else "the admin token"
@@ -77,21 +85,40 @@ def serve(host: str | None, port: int | None, workers: int | None, data_dir: Pat
         f"(try: curl -H 'Authorization: Bearer <{admin_hint}>' "
         f"http://{settings.host}:{settings.port}/api/jobs)"
     )
+    # uvicorn drains in-flight requests on SIGINT/SIGTERM, restores the previous
+    # handlers and raises the signal again: make that previous handler a clean exit 0.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _exit_cleanly)
     if settings.workers == 1:
         from syncserver.app import create_app
 
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                    log_level=settings.log_level, timeout_graceful_shutdown=10)
+        uvicorn.run(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            timeout_graceful_shutdown=10,
+        )
         return
     os.environ["DATABASE_URL"] = settings.database_url or ""
-    uvicorn.run("syncserver.asgi:app", factory=True, host=settings.host, port=settings.port,
-                workers=settings.workers, log_level=settings.log_level,
-                timeout_graceful_shutdown=10)
+    uvicorn.run(
+        "syncserver.asgi:app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=10,
+    )
 
 
 @main.command()
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-              help="Data directory of the embedded PostgreSQL [./.syncserver].")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Data directory of the embedded PostgreSQL [./.syncserver].",
+)
 def rebuild(data_dir: Path | None) -> None:
     """Drop and recompute every projection and notice from the device logs (server stopped)."""
     from syncserver.rebuild import rebuild as run_rebuild

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from collections.abc import Mapping
+from pathlib import Path
+
 import msgspec
 
 
@@ -31,18 +32,24 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
     ("data_dir", "SYNCSERVER_DATA_DIR", "Embedded PostgreSQL data and local blobs (`--data-dir`)."),
     ("database_url", "DATABASE_URL", "libpq URL of an external PostgreSQL 14+; unset: embedded."),
     ("admin_token", "SYNCSERVER_ADMIN_TOKEN", "Bearer token of the built-in admin user."),
-    ("max_clock_skew_ms", "SYNCSERVER_MAX_CLOCK_SKEW_MS", "How far ahead of server time an op's ts may be."),
+    (
+        "max_clock_skew_ms",
+        "SYNCSERVER_MAX_CLOCK_SKEW_MS",
+        "How far ahead of server time an op's ts may be.",
+    ),
     ("max_body_bytes", "SYNCSERVER_MAX_BODY_BYTES", "Largest request body accepted."),
     ("pool_size", "SYNCSERVER_POOL_SIZE", "Database connections per worker."),
     ("s3_bucket", "SYNCSERVER_S3_BUCKET", "Existing bucket for blobs; unset: local disk."),
-    ("s3_endpoint", "SYNCSERVER_S3_ENDPOINT", "Endpoint URL for R2, MinIO and other S3-compatible stores."),
+    (
+        "s3_endpoint",
+        "SYNCSERVER_S3_ENDPOINT",
+        "Endpoint URL for R2, MinIO and other S3-compatible stores.",
+    ),
     ("log_level", "SYNCSERVER_LOG_LEVEL", "Log level (debug, info, warning, error)."),
 )
 
 
-def settings_from_env(
-    environ: Mapping[str, str] | None = None, **overrides: object
-) -> Settings:
+def settings_from_env(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
     """Settings from the environment, then explicit overrides (the CLI's options)."""
     env = os.environ if environ is None else environ
     raw: dict[str, object] = {}
@@ -50,7 +57,9 @@ def settings_from_env(
         value = env.get(variable)
         if value not in (None, ""):
             raw[name] = value
-    raw.update({k: str(v) if isinstance(v, Path) else v for k, v in overrides.items() if v is not None})
+    raw.update(
+        {k: str(v) if isinstance(v, Path) else v for k, v in overrides.items() if v is not None}
+    )
     try:
         return msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as exc:

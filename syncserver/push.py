@@ -174,9 +174,10 @@ async def _append_and_merge(
 
     await devicelog.append(conn, log_rows)
     await projection.save(conn, projector.dirty_rows())
-    await notice_store.save(conn, projector.notices)
+    stored = await notice_store.save(conn, projector.notices)
     await devicelog.save_counters(conn, projector.job_count, projector.notice_count)
-    return results, [notice_store.to_wire(n) for n in projector.notices]
+    created = [n for n in projector.notices if n.notice.id in stored]
+    return results, [notice_store.to_wire(n) for n in created]
 
 
 async def push(

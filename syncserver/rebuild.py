@@ -8,7 +8,9 @@ commit lock: pushes wait, and a failure leaves everything as it was.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 from sqlalchemy import text
@@ -58,7 +60,7 @@ class RebuildStats:
 
 
 async def _replay_chunk(
-    conn: AsyncConnection, rows: list[tuple], counters: tuple[int, int]  # type: ignore[type-arg]
+    conn: AsyncConnection, rows: Sequence[Any], counters: tuple[int, int]
 ) -> tuple[int, int, int]:
     keys = {(row[4], row[5]) for row in rows}
     projector = Projector(await projection.load(conn, keys), *counters)
@@ -82,8 +84,8 @@ async def _replay_chunk(
         )
     dirty = projector.dirty_rows()
     await projection.save(conn, dirty)
-    await notice_store.save(conn, projector.notices)
-    return projector.job_count, projector.notice_count, len(projector.notices)
+    stored = await notice_store.save(conn, projector.notices)
+    return projector.job_count, projector.notice_count, len(stored)
 
 
 async def rebuild(engine: AsyncEngine) -> RebuildStats:

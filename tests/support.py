@@ -53,8 +53,18 @@ def new_id(prefix: str = "") -> str:
 class ServerProcess:
     """`syncserver serve` as a subprocess on a free loopback port."""
 
-    def __init__(self, database_url: str, data_dir: Path, **env: str) -> None:
+    def __init__(
+        self,
+        database_url: str | None,
+        data_dir: Path,
+        *,
+        admin_token: str | None = ADMIN_TOKEN,
+        **env: str,
+    ) -> None:
+        """database_url None: the embedded PostgreSQL in data_dir. admin_token None:
+        the server generates one."""
         self.database_url = database_url
+        self.admin_token = admin_token
         self.data_dir = data_dir
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -64,13 +74,16 @@ class ServerProcess:
 
     @property
     def env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(
-            DATABASE_URL=self.database_url,
-            SYNCSERVER_ADMIN_TOKEN=ADMIN_TOKEN,
-            SYNCSERVER_DATA_DIR=str(self.data_dir),
-            SYNCSERVER_LOG_LEVEL="warning",
-        )
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("DATABASE_URL", "SYNCSERVER_ADMIN_TOKEN")
+        }
+        env.update(SYNCSERVER_DATA_DIR=str(self.data_dir), SYNCSERVER_LOG_LEVEL="warning")
+        if self.database_url is not None:
+            env["DATABASE_URL"] = self.database_url
+        if self.admin_token is not None:
+            env["SYNCSERVER_ADMIN_TOKEN"] = self.admin_token
         env.update(self.extra_env)
         return env
 
@@ -78,9 +91,19 @@ class ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "syncserver.cli", "serve", "--host", "127.0.0.1",
-                 "--port", str(self.port)],
-                env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "syncserver.cli",
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                ],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -157,15 +180,27 @@ class Api:
 _tc = itertools.count()
 
 
-def op(seq: int, entity: str, entity_id: str, action: str = "create",
-       fields: dict[str, Any] | None = None, *, ts: int | None = None, tc: int | None = None,
-       base: int = 0) -> dict[str, Any]:
+def op(
+    seq: int,
+    entity: str,
+    entity_id: str,
+    action: str = "create",
+    fields: dict[str, Any] | None = None,
+    *,
+    ts: int | None = None,
+    tc: int | None = None,
+    base: int = 0,
+) -> dict[str, Any]:
     """One op. By default its HLC is now with an ever-growing counter, so the ops a
     test writes are in LWW order in the order it writes them."""
     body: dict[str, Any] = {
-        "seq": seq, "ts": ts if ts is not None else time.time_ns() // 1_000_000,
+        "seq": seq,
+        "ts": ts if ts is not None else time.time_ns() // 1_000_000,
         "tc": tc if tc is not None else next(_tc),
-        "entity": entity, "id": entity_id, "action": action, "base": base,
+        "entity": entity,
+        "id": entity_id,
+        "action": action,
+        "base": base,
     }
     if fields is not None:
         body["fields"] = fields
@@ -177,5 +212,9 @@ def customer_fields(**extra: Any) -> dict[str, Any]:
 
 
 def job_fields(customer_id: str, **extra: Any) -> dict[str, Any]:
-    return {"title": "Install battery", "service_type": "installation",
-            "customer_id": customer_id, **extra}
+    return {
+        "title": "Install battery",
+        "service_type": "installation",
+        "customer_id": customer_id,
+        **extra,
+    }

@@ -25,6 +25,7 @@ _SAVE = text(
         winner_device_id text, loser_device_id text, winner_user_id text, loser_user_id text,
         position bigint, detected_at bigint)
     ON CONFLICT (id) DO NOTHING
+    RETURNING id
     """
 )
 
@@ -93,9 +94,11 @@ def to_wire(recorded: RecordedNotice) -> wire.Notice:
     )
 
 
-async def save(conn: AsyncConnection, recorded: list[RecordedNotice]) -> None:
+async def save(conn: AsyncConnection, recorded: list[RecordedNotice]) -> set[str]:
+    """Store new notices; returns the ids stored. A notice whose id exists (the same
+    write losing on the same field again) is not stored twice."""
     if not recorded:
-        return
+        return set()
     rows: list[dict[str, Any]] = []
     for r in recorded:
         n = r.notice
@@ -116,7 +119,8 @@ async def save(conn: AsyncConnection, recorded: list[RecordedNotice]) -> None:
                 "detected_at": r.detected_at,
             }
         )
-    await conn.execute(_SAVE, {"rows": msgspec.json.encode(rows).decode()})
+    result = await conn.execute(_SAVE, {"rows": msgspec.json.encode(rows).decode()})
+    return set(result.scalars())
 
 
 async def for_device(

@@ -34,9 +34,7 @@ _SAVE = text(
     """
 )
 
-_GET = text(
-    "SELECT data::text FROM entities WHERE entity = :entity AND id = :id"
-)
+_GET = text("SELECT data::text FROM entities WHERE entity = :entity AND id = :id")
 
 _PAGE = text(
     """

@@ -45,9 +45,7 @@ _ENSURE = text(
 
 _GET = text(f"SELECT {_COLUMNS} FROM users WHERE id = :id")
 
-_PAGE = text(
-    f"SELECT {_COLUMNS} FROM users WHERE id > :after ORDER BY id LIMIT :limit"
-)
+_PAGE = text(f"SELECT {_COLUMNS} FROM users WHERE id > :after ORDER BY id LIMIT :limit")
 
 _UPDATE = text(
     f"""
@@ -99,7 +97,9 @@ def _user(row: Any) -> wire.User:
     )
 
 
-async def principal_row(conn: AsyncConnection, token_hash: str) -> tuple[str, str, list[str]] | None:
+async def principal_row(
+    conn: AsyncConnection, token_hash: str
+) -> tuple[str, str, list[str]] | None:
     row = (await conn.execute(_PRINCIPAL, {"token_hash": token_hash})).first()
     return None if row is None else (row[0], row[1], list(row[2]))
 

@@ -10,7 +10,9 @@ HEADERS = {"Content-Type": "application/json"}
 
 
 def raw_push(server: ServerProcess, body: bytes, content_type: str = "application/json"):  # type: ignore[no-untyped-def]
-    return server.api().http.post("/sync/push", content=body, headers={"Content-Type": content_type})
+    return server.api().http.post(
+        "/sync/push", content=body, headers={"Content-Type": content_type}
+    )
 
 
 @pytest.mark.parametrize(
@@ -44,13 +46,17 @@ def test_more_than_1000_ops_is_an_invalid_request(server: ServerProcess) -> None
     assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_request")
 
 
-def test_a_body_over_the_limit_is_payload_too_large_and_nothing_is_stored(server: ServerProcess) -> None:
+def test_a_body_over_the_limit_is_payload_too_large_and_nothing_is_stored(
+    server: ServerProcess,
+) -> None:
     api = server.api()
     dev, cid = new_id("dev-"), new_id("c-")
     big = "x" * (5 * 1024 * 1024)
     r = api.push(dev, [op(1, "customer", cid, fields=customer_fields(name=big))])
     assert (r.status_code, r.json()["error"]["code"]) == (413, "payload_too_large")
-    assert api.push(dev, [op(1, "customer", cid, fields=customer_fields())]).json()["acked_seq"] == 1
+    assert (
+        api.push(dev, [op(1, "customer", cid, fields=customer_fields())]).json()["acked_seq"] == 1
+    )
 
 
 def test_a_chunked_body_over_the_limit_is_refused_too(server: ServerProcess) -> None:
@@ -82,20 +88,30 @@ HOSTILE_REJECTED = [
     ("lone high surrogate", '{"name": "a\\ud800b", "type": "commercial"}', "surrogate"),
     ("lone low surrogate", '{"name": "\\udc00", "type": "commercial"}', "surrogate"),
     ("overflowing number", '{"name": "n", "type": "commercial", "phone": 1e400}', "phone"),
-    ("too long by one code point", '{"name": "' + "\U0001f50b" * 201 + '", "type": "commercial"}', "name"),
+    (
+        "too long by one code point",
+        '{"name": "' + "\U0001f50b" * 201 + '", "type": "commercial"}',
+        "name",
+    ),
     ("nul in a field name", '{"na\\u0000me": "x", "type": "commercial"}', "unknown field"),
 ]
 
 
-@pytest.mark.parametrize(("label", "fields_json", "needle"), HOSTILE_REJECTED,
-                         ids=[h[0] for h in HOSTILE_REJECTED])
+@pytest.mark.parametrize(
+    ("label", "fields_json", "needle"), HOSTILE_REJECTED, ids=[h[0] for h in HOSTILE_REJECTED]
+)
 def test_hostile_values_are_rejected_per_op_and_still_logged(
     server: ServerProcess, label: str, fields_json: str, needle: str
 ) -> None:
     api = server.api()
     dev, cid = new_id("dev-"), new_id("c-")
-    bad_op = ('{"seq": 1, "ts": 1000, "tc": 0, "entity": "customer", "id": "' + cid
-              + '", "action": "create", "base": 0, "fields": ' + fields_json + "}")
+    bad_op = (
+        '{"seq": 1, "ts": 1000, "tc": 0, "entity": "customer", "id": "'
+        + cid
+        + '", "action": "create", "base": 0, "fields": '
+        + fields_json
+        + "}"
+    )
     body = ('{"device_id": "' + dev + '", "ops": [' + bad_op + "]}").encode()
     r = raw_push(server, body)
     assert r.status_code == 200, r.text
@@ -124,7 +140,9 @@ STORED_EXACTLY = [
 
 
 @pytest.mark.parametrize("value", STORED_EXACTLY)
-def test_odd_but_valid_text_is_stored_and_served_back_exactly(server: ServerProcess, value: str) -> None:
+def test_odd_but_valid_text_is_stored_and_served_back_exactly(
+    server: ServerProcess, value: str
+) -> None:
     api = server.api()
     dev, cid = new_id("dev-"), new_id("c-")
     r = api.push(dev, [op(1, "customer", cid, fields=customer_fields(name=value))])
@@ -137,32 +155,63 @@ def test_odd_but_valid_text_is_stored_and_served_back_exactly(server: ServerProc
 def test_numbers_at_and_beyond_their_ranges(server: ServerProcess) -> None:
     api = server.api()
     dev, cid = new_id("dev-"), new_id("c-")
-    results = api.push(dev, [
-        op(1, "customer", cid, fields=customer_fields()),
-        op(2, "location", new_id(), fields={"customer_id": cid, "address": "a", "lat": 90, "lng": -180.0}),
-        op(3, "location", new_id(), fields={"customer_id": cid, "address": "a", "lat": 90.0001}),
-        op(4, "location", new_id(), fields={"customer_id": cid, "address": "a", "lng": True}),
-        op(5, "job_photo", new_id(), fields={"job_id": "x", "key": "k", "content_type": "image/png",
-                                            "size": 26214401, "sha256": "a" * 64}),
-    ]).json()["results"]
-    assert [r["status"] for r in results] == ["applied", "applied", "rejected", "rejected", "rejected"]
+    results = api.push(
+        dev,
+        [
+            op(1, "customer", cid, fields=customer_fields()),
+            op(
+                2,
+                "location",
+                new_id(),
+                fields={"customer_id": cid, "address": "a", "lat": 90, "lng": -180.0},
+            ),
+            op(
+                3, "location", new_id(), fields={"customer_id": cid, "address": "a", "lat": 90.0001}
+            ),
+            op(4, "location", new_id(), fields={"customer_id": cid, "address": "a", "lng": True}),
+            op(
+                5,
+                "job_photo",
+                new_id(),
+                fields={
+                    "job_id": "x",
+                    "key": "k",
+                    "content_type": "image/png",
+                    "size": 26214401,
+                    "sha256": "a" * 64,
+                },
+            ),
+        ],
+    ).json()["results"]
+    assert [r["status"] for r in results] == [
+        "applied",
+        "applied",
+        "rejected",
+        "rejected",
+        "rejected",
+    ]
 
 
 def test_bad_entity_ids_are_rejected_per_op(server: ServerProcess) -> None:
     api = server.api()
-    results = api.push(new_id("dev-"), [
-        op(1, "customer", "has space", fields=customer_fields()),
-        op(2, "customer", "x" * 65, fields=customer_fields()),
-        op(3, "customer", "", fields=customer_fields()),
-    ]).json()["results"]
+    results = api.push(
+        new_id("dev-"),
+        [
+            op(1, "customer", "has space", fields=customer_fields()),
+            op(2, "customer", "x" * 65, fields=customer_fields()),
+            op(3, "customer", "", fields=customer_fields()),
+        ],
+    ).json()["results"]
     assert [(r["status"], r["error"]["code"]) for r in results] == [("rejected", "invalid_op")] * 3
 
 
 def test_user_bodies_are_validated(server: ServerProcess) -> None:
     api = server.api()
-    for body in ({"email": "nope", "name": "x", "role": "admin"},
-                 {"email": "a@b.c", "name": "x", "role": "emperor"},
-                 {"email": "a@b.c", "name": "a\u0000b", "role": "admin"},
-                 {"email": "a@b.c", "name": "x", "role": "admin", "extra": 1}):
+    for body in (
+        {"email": "nope", "name": "x", "role": "admin"},
+        {"email": "a@b.c", "name": "x", "role": "emperor"},
+        {"email": "a@b.c", "name": "a\u0000b", "role": "admin"},
+        {"email": "a@b.c", "name": "x", "role": "admin", "extra": 1},
+    ):
         r = api.post("/api/users", body)
         assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_request"), body

@@ -48,20 +48,46 @@ def test_a_null_cursor_pages_through_everything_oldest_first(fresh_server: Serve
     assert "job-2" not in ids and not any(c.get("removed") for c in changes)
     job = next(c for c in changes if c["id"] == "job-3")["data"]
     assert job["job_number"].startswith("J-") and job["deleted"] is False
-    assert set(job) >= {"title", "description", "status", "service_type", "priority",
-                        "scheduled_date", "completed_date", "customer_id", "location_id",
-                        "technician_id", "version", "created_at", "updated_at", "deleted", "id"}
+    assert set(job) >= {
+        "title",
+        "description",
+        "status",
+        "service_type",
+        "priority",
+        "scheduled_date",
+        "completed_date",
+        "customer_id",
+        "location_id",
+        "technician_id",
+        "version",
+        "created_at",
+        "updated_at",
+        "deleted",
+        "id",
+    }
 
 
 def test_an_incremental_pull_has_only_what_changed_and_removals(server: ServerProcess) -> None:
     api = server.api()
-    writer, reader, cid, j1, j2 = new_id("w-"), new_id("r-"), new_id("c-"), new_id("j-"), new_id("j-")
-    api.push(writer, [op(1, "customer", cid, fields=customer_fields()),
-                      op(2, "job", j1, fields=job_fields(cid)),
-                      op(3, "job", j2, fields=job_fields(cid))])
+    writer, reader, cid, j1, j2 = (
+        new_id("w-"),
+        new_id("r-"),
+        new_id("c-"),
+        new_id("j-"),
+        new_id("j-"),
+    )
+    api.push(
+        writer,
+        [
+            op(1, "customer", cid, fields=customer_fields()),
+            op(2, "job", j1, fields=job_fields(cid)),
+            op(3, "job", j2, fields=job_fields(cid)),
+        ],
+    )
     _, _, cursor = pull_all(api, reader)
-    api.push(writer, [op(4, "job", j1, "update", {"status": "scheduled"}),
-                      op(5, "job", j2, "delete")])
+    api.push(
+        writer, [op(4, "job", j1, "update", {"status": "scheduled"}), op(5, "job", j2, "delete")]
+    )
     changes, _, cursor = pull_all(api, reader, cursor)
     assert [(c["id"], c.get("removed", False)) for c in changes] == [(j1, False), (j2, True)]
     assert changes[0]["data"]["status"] == "scheduled"
@@ -75,8 +101,13 @@ def test_pulling_everything_yields_the_servers_state(server: ServerProcess) -> N
     writer = new_id("w-")
     device = api.device(new_id("reader-"))
     cid = new_id("c-")
-    api.push(writer, [op(1, "customer", cid, fields=customer_fields()),
-                      op(2, "customer", cid, "update", {"phone": "555"})])
+    api.push(
+        writer,
+        [
+            op(1, "customer", cid, fields=customer_fields()),
+            op(2, "customer", cid, "update", {"phone": "555"}),
+        ],
+    )
     device.pull(limit=3)
     doc = api.get(f"/api/customers/{cid}").json()
     for key in ("locations", "contacts", "jobs"):
@@ -87,10 +118,14 @@ def test_pulling_everything_yields_the_servers_state(server: ServerProcess) -> N
 def test_notices_reach_the_losing_device_exactly_once(server: ServerProcess) -> None:
     api = server.api()
     a, b, cid = new_id("a-"), new_id("b-"), new_id("c-")
-    base = api.push(a, [op(1, "customer", cid, fields=customer_fields())]).json()["results"][0]["version"]
+    base = api.push(a, [op(1, "customer", cid, fields=customer_fields())]).json()["results"][0][
+        "version"
+    ]
     t = time.time_ns() // 1_000_000
     api.push(a, [op(2, "customer", cid, "update", {"name": "A wins"}, ts=t, base=base)])
-    pushed = api.push(b, [op(1, "customer", cid, "update", {"name": "B loses"}, ts=t - 5, base=base)]).json()
+    pushed = api.push(
+        b, [op(1, "customer", cid, "update", {"name": "B loses"}, ts=t - 5, base=base)]
+    ).json()
     [notice] = pushed["conflicts"]
 
     _, a_notices, _ = pull_all(api, a)
@@ -112,8 +147,11 @@ def test_msgpack_pull_carries_the_same_changes(server: ServerProcess) -> None:
     dev, cid = new_id("dev-"), new_id("c-")
     api.push(dev, [op(1, "customer", cid, fields=customer_fields())])
     as_json = api.pull(dev).json()
-    r = api.http.post("/sync/pull", content=msgspec.msgpack.encode({"device_id": dev, "cursor": None}),
-                      headers={"Content-Type": "application/msgpack", "Accept": "application/msgpack"})
+    r = api.http.post(
+        "/sync/pull",
+        content=msgspec.msgpack.encode({"device_id": dev, "cursor": None}),
+        headers={"Content-Type": "application/msgpack", "Accept": "application/msgpack"},
+    )
     assert r.status_code == 200 and r.headers["content-type"] == "application/msgpack"
     as_msgpack = msgspec.msgpack.decode(r.content)
     assert as_msgpack["changes"] == as_json["changes"]

@@ -20,10 +20,29 @@ def converged(states: dict[Any, dict[str, FieldWrite]]) -> dict[Any, dict[str, A
     }
 
 
-def op(device: str = "A", seq: int = 1, ts: int = 100, tc: int = 0, action: str = "update",
-       fields: dict[str, Any] | None = None, base: int = 0, version: int = 1) -> WriteOp:
-    return WriteOp("job", "j1", action, fields if fields is not None else {"status": "x"},  # type: ignore[arg-type]
-                   base, device, f"u-{device}", seq, ts, tc, version)
+def op(
+    device: str = "A",
+    seq: int = 1,
+    ts: int = 100,
+    tc: int = 0,
+    action: str = "update",
+    fields: dict[str, Any] | None = None,
+    base: int = 0,
+    version: int = 1,
+) -> WriteOp:
+    return WriteOp(
+        "job",
+        "j1",
+        action,
+        fields if fields is not None else {"status": "x"},  # type: ignore[arg-type]
+        base,
+        device,
+        f"u-{device}",
+        seq,
+        ts,
+        tc,
+        version,
+    )
 
 
 # --- LWW order -----------------------------------------------------------------
@@ -41,7 +60,9 @@ writes = st.builds(
 
 
 @given(writes, writes)
-def test_lww_decides_every_pair_of_distinct_writes_exactly_one_way(a: FieldWrite, b: FieldWrite) -> None:
+def test_lww_decides_every_pair_of_distinct_writes_exactly_one_way(
+    a: FieldWrite, b: FieldWrite
+) -> None:
     if a.order == b.order:
         assert not is_later(a, b) and not is_later(b, a)
     else:
@@ -141,7 +162,9 @@ def test_writes_to_different_fields_do_not_conflict() -> None:
 
 def test_an_update_never_revives_a_deleted_entity_and_racing_a_delete_is_noticed() -> None:
     state = apply_op({}, op("A", action="create", fields={"status": "x"}, version=1)).state
-    state = apply_op(state, op("A", seq=2, ts=300, action="delete", fields={}, base=1, version=2)).state
+    state = apply_op(
+        state, op("A", seq=2, ts=300, action="delete", fields={}, base=1, version=2)
+    ).state
     outcome = apply_op(state, op("B", ts=400, fields={"status": "y"}, base=1, version=3))
     assert outcome.state["deleted"].value is True
     [notice] = outcome.notices
@@ -161,7 +184,9 @@ def test_a_delete_racing_an_update_it_had_not_seen_is_noticed_once_per_write() -
 
 def test_concurrent_deletes_conflict_on_deleted() -> None:
     state = apply_op({}, op("A", action="create", version=1)).state
-    state = apply_op(state, op("A", seq=2, ts=300, action="delete", fields={}, base=1, version=2)).state
+    state = apply_op(
+        state, op("A", seq=2, ts=300, action="delete", fields={}, base=1, version=2)
+    ).state
     outcome = apply_op(state, op("B", ts=200, action="delete", fields={}, base=1, version=3))
     [notice] = outcome.notices
     assert (notice.field, notice.winner.device_id, notice.loser.device_id) == ("deleted", "A", "B")
@@ -169,7 +194,9 @@ def test_concurrent_deletes_conflict_on_deleted() -> None:
 
 def test_a_later_create_of_a_deleted_id_revives_it() -> None:
     state = apply_op({}, op("A", action="create", version=1)).state
-    state = apply_op(state, op("A", seq=2, ts=300, action="delete", fields={}, base=1, version=2)).state
+    state = apply_op(
+        state, op("A", seq=2, ts=300, action="delete", fields={}, base=1, version=2)
+    ).state
     outcome = apply_op(state, op("A", seq=3, ts=400, action="create", base=2, version=3))
     assert outcome.state["deleted"].value is False
 
