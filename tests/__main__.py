@@ -1,6 +1,6 @@
 """The whole test suite: lint, format check, type check, then pytest.
 
-    python -m tests [pytest args...]
+python -m tests [pytest args...]
 """
 
 from __future__ import annotations
