@@ -1,0 +1,101 @@
+"""Ingest: ~100,000 ops from 48 devices, batches of 200, 8 concurrent HTTP clients.
+
+    python -m bench.ingest [--database-url URL]
+
+Prints ops/s and p50/p99 push latency and writes bench/results/ingest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+from typing import Any
+
+import httpx
+import msgspec
+
+from bench.common import (
+    ADMIN_TOKEN,
+    fresh_database,
+    postgres,
+    server,
+    summary_ms,
+    write_result,
+)
+from bench.workload import DeviceStream, op_stream, setup_ops
+
+
+def prepare(url: str, token: str) -> None:
+    r = httpx.post(
+        f"{url}/sync/push",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"device_id": "bench-setup", "ops": setup_ops()},
+    )
+    r.raise_for_status()
+
+
+def run(url: str, token: str, streams: list[DeviceStream], clients: int = 8) -> dict[str, Any]:
+    """Push every stream; each client owns every `clients`-th device, sent in log order."""
+    bodies = {
+        s.device_id: [msgspec.json.encode({"device_id": s.device_id, "ops": b}) for b in s.batches]
+        for s in streams
+    }
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def client(i: int) -> None:
+        mine = [s.device_id for s in streams[i::clients]]
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        with httpx.Client(base_url=url, timeout=60, headers=headers) as http:
+            rounds = max(len(bodies[d]) for d in mine) if mine else 0
+            for r in range(rounds):
+                for d in mine:
+                    if r >= len(bodies[d]):
+                        continue
+                    start = time.perf_counter()
+                    resp = http.post("/sync/push", content=bodies[d][r])
+                    elapsed = time.perf_counter() - start
+                    with lock:
+                        latencies.append(elapsed)
+                        if resp.status_code != 200:
+                            errors.append(resp.text[:200])
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - start
+    ops = sum(s.ops for s in streams)
+    if errors:
+        raise RuntimeError(f"{len(errors)} pushes failed, first: {errors[0]}")
+    return {
+        "ops": ops,
+        "requests": len(latencies),
+        "clients": clients,
+        "seconds": round(seconds, 3),
+        "ops_per_s": round(ops / seconds, 1),
+        **summary_ms(latencies),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database-url", help="PostgreSQL to use (default: embedded)")
+    parser.add_argument("--ops", type=int, default=100_000)
+    args = parser.parse_args()
+    with postgres(args.database_url) as admin_url, server(fresh_database(admin_url)) as srv:
+        prepare(srv.url, ADMIN_TOKEN)
+        result = run(srv.url, ADMIN_TOKEN, op_stream(total_ops=args.ops))
+    print(
+        f"ingest: {result['ops_per_s']} ops/s over {result['ops']} ops; "
+        f"push p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms"
+    )
+    print("wrote", write_result("ingest", result))
+
+
+if __name__ == "__main__":
+    main()
