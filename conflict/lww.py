@@ -11,6 +11,7 @@ other. LWW still decides the value; the loser is reported in a notice.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -19,8 +20,6 @@ from typing import Any, Literal
 DELETED = "deleted"
 
 Action = Literal["create", "update", "delete"]
-
-_NOTICE_NAMESPACE = uuid.UUID("5b0c7a52-4f4e-4d61-9a57-6669656c6473")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,9 +104,12 @@ class OpOutcome:
 
 
 def notice_id(entity: str, entity_id: str, field_name: str, loser: FieldWrite) -> str:
-    """Deterministic, so that a rebuild reproduces the same notice ids."""
-    name = f"{entity}\x1f{entity_id}\x1f{field_name}\x1f{loser.device_id}\x1f{loser.seq}"
-    return str(uuid.uuid5(_NOTICE_NAMESPACE, name))
+    """Deterministic, so that a rebuild reproduces the same notice ids.
+
+    The same formula as the SQL merge: md5 of the parts joined by U+001F, as a UUID.
+    """
+    name = "\x1f".join((entity, entity_id, field_name, loser.device_id, str(loser.seq)))
+    return str(uuid.UUID(hashlib.md5(name.encode("utf-8")).hexdigest()))
 
 
 def is_later(a: FieldWrite, b: FieldWrite) -> bool:

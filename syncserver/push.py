@@ -13,16 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from changelog import devicelog
 from changelog.hlc import too_far_ahead, wall_ms
-from conflict.lww import WriteOp
 from schema import wire
 from schema.entities import ENTITIES, TECHNICIAN_ROLES
 from schema.ops import CheckedOp, check_op, op_from_text
 from syncserver.auth import Principal
 from syncserver.errors import ClockAhead, DeviceTaken, SeqGap, SeqReused
-from syncserver.projector import Key, Projector
-from syncserver.storage import notices as notice_store
 from syncserver.storage import projection
 from syncserver.storage import users as user_store
+from syncserver.storage.merge import MergeOp, merge_batch
+
+Key = tuple[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +81,15 @@ def _wanted_keys(checked: list[CheckedOp]) -> tuple[set[Key], set[str]]:
 
 
 def _reference_problem(
-    c: CheckedOp, projector: Projector, technicians: set[str]
+    c: CheckedOp, known: dict[Key, str | None], technicians: set[str]
 ) -> wire.OpError | None:
+    """What the op refers to must exist, as of the ops before it.
+
+    `known` maps every existing entity the batch involves to its customer_id.
+    """
     assert c.entity is not None and c.entity_id is not None
-    current = projector.get(c.entity, c.entity_id)
-    if c.action in ("update", "delete") and current is None:
+    key = (c.entity, c.entity_id)
+    if c.action in ("update", "delete") and key not in known:
         return wire.OpError("not_found", f"{c.entity} {c.entity_id} does not exist")
     for name, target in ENTITIES[c.entity].refs.items():
         value = c.fields.get(name)
@@ -97,18 +101,46 @@ def _reference_problem(
                     "not_found",
                     f"field `{name}`: no active technician or service provider {value}",
                 )
-        elif projector.get(target, value) is None:
+        elif (target, value) not in known:
             return wire.OpError("not_found", f"field `{name}`: {target} {value} does not exist")
-    if c.entity == "job" and c.fields.get("location_id") is not None:
-        location = projector.get("location", c.fields["location_id"])
-        customer = c.fields.get("customer_id")
-        if customer is None and current is not None:
-            customer = current.value("customer_id")
-        if location is not None and location.value("customer_id") != customer:
+    location_id = c.fields.get("location_id")
+    if c.entity == "job" and location_id is not None:
+        customer = c.fields.get("customer_id", known.get(key))
+        if known.get(("location", location_id)) != customer:
             return wire.OpError(
                 "invalid_op", "field `location_id`: the location belongs to another customer"
             )
     return None
+
+
+def _merge_ops(
+    checked: list[CheckedOp], known: dict[Key, str | None], technicians: set[str], first: int
+) -> list[MergeOp]:
+    """Each op with its position and final verdict, checked in seq order."""
+    ops = []
+    for offset, c in enumerate(checked, start=1):
+        error = c.error or _reference_problem(c, known, technicians)
+        if error is None:
+            key = (c.entity or "", c.entity_id or "")
+            if key not in known or "customer_id" in c.fields:
+                known[key] = c.fields.get("customer_id", known.get(key))
+        ops.append(
+            MergeOp(
+                pos=first + offset,
+                seq=c.op.seq,
+                ts=c.op.ts,
+                tc=c.op.tc,
+                entity=c.entity,
+                id=c.entity_id,
+                action=c.action,
+                base=c.op.base if isinstance(c.op.base, int) else 0,
+                fields=c.fields if error is None else None,
+                ok=error is None,
+                error=None if error is None else {"code": error.code, "message": error.message},
+                op=c.text,
+            )
+        )
+    return ops
 
 
 async def _append_and_merge(
@@ -120,64 +152,31 @@ async def _append_and_merge(
 ) -> tuple[list[wire.OpResult], list[wire.Notice]]:
     checked = [check_op(op) for op in new]
     keys, user_ids = _wanted_keys(checked)
-    positions = await devicelog.take_positions(conn, len(new))  # the commit lock, to commit
-    rows = await projection.load(conn, keys)
+    # Entities are never removed (deletion is a field), so what exists now still
+    # exists once the commit lock is ours: check references before taking it.
+    known = await projection.existing(conn, keys)
     technicians = await user_store.active_with_roles(conn, user_ids, TECHNICIAN_ROLES)
-    projector = Projector(rows, positions.job_count, positions.notice_count)
-
-    results: list[wire.OpResult] = []
-    log_rows: list[devicelog.LogRow] = []
-    for offset, c in enumerate(checked, start=1):
-        position = positions.first + offset
-        error = c.error or _reference_problem(c, projector, technicians)
-        version: int | None = None
-        lost: list[str] | None = None
-        if error is None:
-            assert c.entity is not None and c.entity_id is not None
-            applied = projector.apply(
-                WriteOp(
-                    entity=c.entity,
-                    entity_id=c.entity_id,
-                    action=c.action,  # type: ignore[arg-type]
-                    fields=c.fields,
-                    base=c.op.base,
-                    device_id=device_id,
-                    user_id=principal.user_id,
-                    seq=c.op.seq,
-                    ts=c.op.ts,
-                    tc=c.op.tc,
-                    version=position,
-                ),
-                now,
-            )
-            version, lost = applied.version, applied.lost_fields
-            results.append(wire.OpResult(seq=c.op.seq, status="applied", version=version))
-        else:
-            results.append(wire.OpResult(seq=c.op.seq, status="rejected", error=error))
-        log_rows.append(
-            devicelog.LogRow(
-                device_id=device_id,
-                seq=c.op.seq,
-                position=position,
-                user_id=principal.user_id,
-                op=c.text,
-                entity=c.entity,
-                entity_id=c.entity_id,
-                action=c.action,
-                status="applied" if error is None else "rejected",
-                error=None if error is None else {"code": error.code, "message": error.message},
-                version=version,
-                lost_fields=lost,
-                received_at=now,
-            )
-        )
-
-    await devicelog.append(conn, log_rows)
-    await projection.save(conn, projector.dirty_rows())
-    stored = await notice_store.save(conn, projector.notices)
-    await devicelog.save_counters(conn, projector.job_count, projector.notice_count)
-    created = [n for n in projector.notices if n.notice.id in stored]
-    return results, [notice_store.to_wire(n) for n in created]
+    positions = await devicelog.take_positions(conn, len(new))  # the commit lock, to commit
+    ops = _merge_ops(checked, known, technicians, positions.first)
+    merged = await merge_batch(
+        conn,
+        device_id=device_id,
+        user_id=principal.user_id,
+        received_at=now,
+        ops=ops,
+        job_count=positions.job_count,
+        notice_count=positions.notice_count,
+    )
+    await devicelog.save_counters(
+        conn, positions.job_count + merged.new_jobs, positions.notice_count + merged.notice_seqs
+    )
+    results = [
+        wire.OpResult(seq=o.seq, status="applied", version=merged.versions[o.seq])
+        if o.ok
+        else wire.OpResult(seq=o.seq, status="rejected", error=wire.OpError(**(o.error or {})))
+        for o in ops
+    ]
+    return results, merged.notices
 
 
 async def push(

@@ -1,9 +1,11 @@
 """`syncserver rebuild`: recompute every projection and notice from the device logs.
 
-Replays applied ops in commit order through the same `Projector` the push
-path uses, with the positions and receive times recorded in the logs, so the
-result equals what was served before. Runs in one transaction holding the
-commit lock: pushes wait, and a failure leaves everything as it was.
+Replays the logs in commit order through the same SQL merge the push path
+uses, with the positions, receive times and verdicts recorded in the logs,
+so the result equals what was served before. Consecutive ops of one device
+received together are replayed as one batch, as they were pushed. Runs in
+one transaction holding the commit lock: pushes wait, and a failure leaves
+everything as it was.
 """
 
 from __future__ import annotations
@@ -17,28 +19,23 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from changelog import devicelog
-from conflict.lww import WriteOp
-from syncserver.projector import Projector
-from syncserver.storage import notices as notice_store
-from syncserver.storage import projection
+from syncserver.storage.merge import MergeOp, merge_batch
 
 CHUNK = 5000
 
-_RESET = text(
-    """
+_RESET = """
     TRUNCATE entities, notices;
     UPDATE sync_clock SET job_count = 0, notice_count = 0 WHERE id = 1;
-    """
-)
+"""
 
-_LOCK = text("SELECT position FROM sync_clock WHERE id = 1 FOR UPDATE")
+_LOCK = text("SELECT job_count, notice_count FROM sync_clock WHERE id = 1 FOR UPDATE")
 
-_APPLIED = text(
+_LOG = text(
     """
-    SELECT position, device_id, seq, user_id, entity, entity_id, action, op,
+    SELECT position, device_id, user_id, seq, entity, entity_id, action, status, op,
            (extract(epoch FROM received_at) * 1000)::bigint
     FROM device_log
-    WHERE status = 'applied' AND position > :after
+    WHERE position > :after
     ORDER BY position
     LIMIT :limit
     """
@@ -49,7 +46,7 @@ class _LoggedOp(msgspec.Struct):
     ts: int
     tc: int = 0
     base: int = 0
-    fields: dict[str, object] | None = None
+    fields: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -59,51 +56,65 @@ class RebuildStats:
     notices: int
 
 
-async def _replay_chunk(
-    conn: AsyncConnection, rows: Sequence[Any], counters: tuple[int, int]
-) -> tuple[int, int, int]:
-    keys = {(row[4], row[5]) for row in rows}
-    projector = Projector(await projection.load(conn, keys), *counters)
-    for position, device_id, seq, user_id, entity, entity_id, action, op_json, received in rows:
-        logged = msgspec.json.decode(op_json, type=_LoggedOp)
-        projector.apply(
-            WriteOp(
-                entity=entity,
-                entity_id=entity_id,
-                action=action,
-                fields=logged.fields or {},
-                base=logged.base,
+def _batches(rows: Sequence[Any]) -> list[tuple[tuple[str, str, int], list[MergeOp]]]:
+    """Consecutive ops of one device received at one time, as MergeOps."""
+    batches: list[tuple[tuple[str, str, int], list[MergeOp]]] = []
+    for position, device_id, user_id, seq, entity, entity_id, action, status, op, at in rows:
+        ok = status == "applied"
+        logged = msgspec.json.decode(op, type=_LoggedOp) if ok else None
+        merge_op = MergeOp(
+            pos=position,
+            seq=seq,
+            ts=logged.ts if logged else 0,
+            tc=logged.tc if logged else 0,
+            entity=entity,
+            id=entity_id,
+            action=action,
+            base=logged.base if logged else 0,
+            fields=(logged.fields or {}) if logged else None,
+            ok=ok,
+            error=None,
+            op="",
+        )
+        key = (device_id, user_id, at)
+        if batches and batches[-1][0] == key:
+            batches[-1][1].append(merge_op)
+        else:
+            batches.append((key, [merge_op]))
+    return batches
+
+
+async def _replay(conn: AsyncConnection) -> tuple[int, int, int]:
+    job_count = notice_count = ops = 0
+    after = 0
+    while True:
+        rows = list(await conn.execute(_LOG, {"after": after, "limit": CHUNK}))
+        if not rows:
+            break
+        for (device_id, user_id, received_at), batch in _batches(rows):
+            merged = await merge_batch(
+                conn,
                 device_id=device_id,
                 user_id=user_id,
-                seq=seq,
-                ts=logged.ts,
-                tc=logged.tc,
-                version=position,
-            ),
-            received,
-        )
-    dirty = projector.dirty_rows()
-    await projection.save(conn, dirty)
-    stored = await notice_store.save(conn, projector.notices)
-    return projector.job_count, projector.notice_count, len(stored)
+                received_at=received_at,
+                ops=batch,
+                job_count=job_count,
+                notice_count=notice_count,
+                log=False,
+            )
+            job_count += merged.new_jobs
+            notice_count += merged.notice_seqs
+            ops += sum(1 for op in batch if op.ok)
+        after = rows[-1][0]
+    return job_count, notice_count, ops
 
 
 async def rebuild(engine: AsyncEngine) -> RebuildStats:
-    ops = notices = 0
-    counters = (0, 0)
     async with engine.begin() as conn:
         await conn.execute(_LOCK)
-        await conn.exec_driver_sql(str(_RESET))
-        after = 0
-        while True:
-            rows = list(await conn.execute(_APPLIED, {"after": after, "limit": CHUNK}))
-            if not rows:
-                break
-            job_count, notice_count, new_notices = await _replay_chunk(conn, rows, counters)
-            counters = (job_count, notice_count)
-            ops += len(rows)
-            notices += new_notices
-            after = rows[-1][0]
-        await devicelog.save_counters(conn, *counters)
+        await conn.exec_driver_sql(_RESET)
+        job_count, notice_count, ops = await _replay(conn)
+        await devicelog.save_counters(conn, job_count, notice_count)
         entities = (await conn.execute(text("SELECT count(*) FROM entities"))).scalar_one()
-    return RebuildStats(ops=ops, entities=int(entities), notices=notices)
+        notices = (await conn.execute(text("SELECT count(*) FROM notices"))).scalar_one()
+    return RebuildStats(ops=ops, entities=int(entities), notices=int(notices))

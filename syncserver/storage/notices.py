@@ -2,32 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from conflict.lww import FieldWrite
 from schema import wire
-from syncserver.projector import RecordedNotice
-from syncserver.timefmt import rfc3339_ms
-
-_SAVE = text(
-    """
-    INSERT INTO notices (seq, id, entity, entity_id, field, winner, loser, winner_device_id,
-                         loser_device_id, winner_user_id, loser_user_id, position, detected_at)
-    SELECT r.seq, r.id, r.entity, r.entity_id, r.field, r.winner, r.loser, r.winner_device_id,
-           r.loser_device_id, r.winner_user_id, r.loser_user_id, r.position,
-           to_timestamp(r.detected_at / 1000.0)
-    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
-        seq bigint, id text, entity text, entity_id text, field text, winner jsonb, loser jsonb,
-        winner_device_id text, loser_device_id text, winner_user_id text, loser_user_id text,
-        position bigint, detected_at bigint)
-    ON CONFLICT (id) DO NOTHING
-    RETURNING id
-    """
-)
 
 _NOTICE_JSON = """
     json_build_object('id', n.id, 'entity', n.entity, 'entity_id', n.entity_id,
@@ -66,61 +45,6 @@ _LIST = text(
 )
 
 _notices = msgspec.json.Decoder(list[wire.Notice])
-
-
-def _side(write: FieldWrite) -> wire.NoticeSide:
-    return wire.NoticeSide(
-        value=write.value,
-        device_id=write.device_id,
-        user_id=write.user_id,
-        seq=write.seq,
-        ts=write.ts,
-        tc=write.tc,
-    )
-
-
-def to_wire(recorded: RecordedNotice) -> wire.Notice:
-    notice = recorded.notice
-    return wire.Notice(
-        id=notice.id,
-        entity=notice.entity,
-        entity_id=notice.entity_id,
-        field=notice.field,
-        status="open",
-        winner=_side(notice.winner),
-        loser=_side(notice.loser),
-        detected_at=rfc3339_ms(recorded.detected_at),
-        resolution=None,
-    )
-
-
-async def save(conn: AsyncConnection, recorded: list[RecordedNotice]) -> set[str]:
-    """Store new notices; returns the ids stored. A notice whose id exists (the same
-    write losing on the same field again) is not stored twice."""
-    if not recorded:
-        return set()
-    rows: list[dict[str, Any]] = []
-    for r in recorded:
-        n = r.notice
-        rows.append(
-            {
-                "seq": r.seq,
-                "id": n.id,
-                "entity": n.entity,
-                "entity_id": n.entity_id,
-                "field": n.field,
-                "winner": _side(n.winner),
-                "loser": _side(n.loser),
-                "winner_device_id": n.winner.device_id,
-                "loser_device_id": n.loser.device_id,
-                "winner_user_id": n.winner.user_id,
-                "loser_user_id": n.loser.user_id,
-                "position": r.position,
-                "detected_at": r.detected_at,
-            }
-        )
-    result = await conn.execute(_SAVE, {"rows": msgspec.json.encode(rows).decode()})
-    return set(result.scalars())
 
 
 async def for_device(

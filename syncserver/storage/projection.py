@@ -8,29 +8,11 @@ import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from syncserver.projector import EntityRow, Key, row_from_stored
-
-_LOAD = text(
+_EXISTING = text(
     """
-    SELECT e.entity, e.id, e.version, e.deleted, e.data::text, e.meta::text,
-           (extract(epoch FROM e.created_at) * 1000)::bigint,
-           (extract(epoch FROM e.updated_at) * 1000)::bigint
+    SELECT e.entity, e.id, e.data ->> 'customer_id'
     FROM jsonb_to_recordset(CAST(:keys AS jsonb)) AS k(entity text, id text)
     JOIN entities e ON e.entity = k.entity AND e.id = k.id
-    """
-)
-
-_SAVE = text(
-    """
-    INSERT INTO entities AS e (entity, id, version, deleted, data, meta, created_at, updated_at)
-    SELECT r.entity, r.id, r.version, r.deleted, r.data, r.meta,
-           to_timestamp(r.created_at / 1000.0), to_timestamp(r.updated_at / 1000.0)
-    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
-        entity text, id text, version bigint, deleted boolean, data jsonb, meta jsonb,
-        created_at bigint, updated_at bigint)
-    ON CONFLICT (entity, id) DO UPDATE SET
-        version = excluded.version, deleted = excluded.deleted, data = excluded.data,
-        meta = excluded.meta, updated_at = excluded.updated_at
     """
 )
 
@@ -52,46 +34,16 @@ _PAGE = text(
     """
 )
 
-_decode_data = msgspec.json.Decoder(dict)
 
-
-async def load(conn: AsyncConnection, keys: Iterable[Key]) -> dict[Key, EntityRow]:
+async def existing(
+    conn: AsyncConnection, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], str | None]:
+    """Which of these entities exist (deleted or not), each with its customer_id."""
     wanted = [{"entity": entity, "id": entity_id} for entity, entity_id in keys]
     if not wanted:
         return {}
-    result = await conn.execute(_LOAD, {"keys": msgspec.json.encode(wanted).decode()})
-    rows: dict[Key, EntityRow] = {}
-    for entity, entity_id, version, deleted, data, meta, created_at, updated_at in result:
-        rows[(entity, entity_id)] = row_from_stored(
-            entity,
-            entity_id,
-            version,
-            deleted,
-            _decode_data.decode(data),
-            _decode_data.decode(meta),
-            created_at,
-            updated_at,
-        )
-    return rows
-
-
-async def save(conn: AsyncConnection, rows: list[EntityRow]) -> None:
-    if not rows:
-        return
-    docs = [
-        {
-            "entity": row.entity,
-            "id": row.id,
-            "version": row.version,
-            "deleted": row.deleted,
-            "data": row.document(),
-            "meta": row.meta(),
-            "created_at": row.created_at,
-            "updated_at": row.updated_at,
-        }
-        for row in rows
-    ]
-    await conn.execute(_SAVE, {"rows": msgspec.json.encode(docs).decode()})
+    result = await conn.execute(_EXISTING, {"keys": msgspec.json.encode(wanted).decode()})
+    return {(entity, entity_id): customer for entity, entity_id, customer in result}
 
 
 async def get_document(conn: AsyncConnection, entity: str, entity_id: str) -> str | None:
