@@ -39,12 +39,20 @@ def main() -> None:
                 f"({pull_result['changes']} changes)",
                 flush=True,
             )
-        upserts = pg_limit.run_upserts(database_url, streams)
-        print(f"raw upserts: {upserts['rows_per_s']} rows/s", flush=True)
+        upserts = pg_limit.run_upserts(database_url, streams, per_op=True)
+        print(f"raw upserts (one per op, batched): {upserts['rows_per_s']} rows/s", flush=True)
+        premerged = pg_limit.run_upserts(database_url, streams, per_op=False)
+        print(
+            f"raw upserts (batch pre-merged per job, set-based): {premerged['rows_per_s']} ops/s",
+            flush=True,
+        )
         paging = pg_limit.run_paging(database_url)
         print(f"raw paging: {paging['rows_per_s']} rows/s ({paging['rows']} rows)", flush=True)
     ratios = {
         "ingest_vs_raw_upserts": round(ingest_result["ops_per_s"] / upserts["rows_per_s"], 3),
+        "ingest_vs_premerged_upserts": round(
+            ingest_result["ops_per_s"] / premerged["rows_per_s"], 3
+        ),
         "pull_vs_raw_paging": round(pull_result["changes_per_s"] / paging["rows_per_s"], 3),
     }
     targets = {

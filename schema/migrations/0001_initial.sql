@@ -44,7 +44,7 @@ CREATE TABLE devices (
 
 -- The device logs: every op ever accepted, applied or rejected. The source of truth.
 CREATE TABLE device_log (
-    device_id   text NOT NULL REFERENCES devices (device_id),
+    device_id   text NOT NULL,          -- a device of `devices`, claimed in the same transaction
     seq         bigint NOT NULL,
     position    bigint NOT NULL,
     user_id     text NOT NULL,
@@ -70,6 +70,8 @@ CREATE TABLE entities (
     deleted    boolean NOT NULL,
     data       jsonb NOT NULL,
     meta       jsonb NOT NULL,
+    -- The pull entry for this state, rendered once per write: pages concatenate it.
+    change     text NOT NULL,
     created_at timestamptz NOT NULL,
     updated_at timestamptz NOT NULL,
     PRIMARY KEY (entity, id)

@@ -177,18 +177,28 @@ merged AS (
     LEFT JOIN stored s ON s.entity = t.entity AND s.id = t.id
     LEFT JOIN new_jobs nj ON nj.entity = t.entity AND nj.id = t.id
 ),
-upserted AS (
-    INSERT INTO entities AS e (entity, id, version, deleted, data, meta, created_at, updated_at)
-    SELECT m.entity, m.id, m.version, m.deleted,
+rendered AS (
+    SELECT m.entity, m.id, m.version, m.deleted, m.meta, m.created_at,
            m.data || jsonb_build_object(
                'version', m.version, 'deleted', m.deleted,
                'created_at', rfc3339(m.created_at),
-               'updated_at', rfc3339(to_timestamp(:received_at / 1000.0))),
-           m.meta, m.created_at, to_timestamp(:received_at / 1000.0)
+               'updated_at', rfc3339(to_timestamp(:received_at / 1000.0))) AS data
     FROM merged m
+),
+upserted AS (
+    INSERT INTO entities AS e (entity, id, version, deleted, data, meta, change,
+                               created_at, updated_at)
+    SELECT r.entity, r.id, r.version, r.deleted, r.data, r.meta,
+           CASE WHEN r.deleted
+                THEN json_build_object('entity', r.entity, 'id', r.id, 'removed', true)::text
+                ELSE '{{"entity":' || to_json(r.entity)::text || ',"id":' || to_json(r.id)::text
+                     || ',"version":' || r.version || ',"data":' || r.data::text || '}}'
+           END,
+           r.created_at, to_timestamp(:received_at / 1000.0)
+    FROM rendered r
     ON CONFLICT (entity, id) DO UPDATE SET
         version = excluded.version, deleted = excluded.deleted, data = excluded.data,
-        meta = excluded.meta, updated_at = excluded.updated_at
+        meta = excluded.meta, change = excluded.change, updated_at = excluded.updated_at
 ),
 logged AS (
     INSERT INTO device_log (device_id, seq, position, user_id, op, entity, entity_id, action,
