@@ -1,48 +1,41 @@
-"""SQL for the device logs, the devices that own them and the commit clock."""
+"""SQL for the device logs, the devices that own them, and commit positions.
+
+Commit positions come from transaction ids: a push's ops get `xid * 1024 + k`.
+A push first takes advisory locks on its device and on every entity it
+writes, and only then writes (which gives it its xid). So two pushes that
+touch the same entity or device get xids in the order they commit, and a pull
+that serves only positions below its snapshot's xmin never skips a change
+(see changelog/pull.py).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
-import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+POSITIONS_PER_TRANSACTION = 1024  # more than the 1000 ops a push may carry
+
+_LOCK = text(
+    """
+    SELECT count(pg_advisory_xact_lock(k))
+    FROM (SELECT DISTINCT hashtextextended(name, 0) AS k
+          FROM unnest(CAST(:names AS text[])) AS name ORDER BY 1) AS keys
+    """
+)
 
 _CLAIM = text(
     """
     INSERT INTO devices AS d (device_id, user_id) VALUES (:device_id, :user_id)
     ON CONFLICT (device_id) DO UPDATE SET device_id = d.device_id
-    RETURNING user_id, acked_seq, notices_acked
+    RETURNING user_id, acked_seq, notices_acked, pg_current_xact_id()::text::bigint
     """
 )
 
 _STORED_OPS = text(
     "SELECT seq, op FROM device_log WHERE device_id = :device_id AND seq = ANY(:seqs)"
-)
-
-_TAKE_POSITIONS = text(
-    """
-    UPDATE sync_clock SET position = position + :n WHERE id = 1
-    RETURNING position - :n, job_count, notice_count
-    """
-)
-
-_SAVE_COUNTERS = text(
-    "UPDATE sync_clock SET job_count = :job_count, notice_count = :notice_count WHERE id = 1"
-)
-
-_APPEND = text(
-    """
-    INSERT INTO device_log (device_id, seq, position, user_id, op, entity, entity_id, action,
-                            status, error, version, lost_fields, received_at)
-    SELECT r.device_id, r.seq, r.position, r.user_id, r.op, r.entity, r.entity_id, r.action,
-           r.status, r.error, r.version, r.lost_fields, to_timestamp(r.received_at / 1000.0)
-    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
-        device_id text, seq bigint, position bigint, user_id text, op text, entity text,
-        entity_id text, action text, status text, error jsonb, version bigint,
-        lost_fields jsonb, received_at bigint)
-    """
 )
 
 _SET_ACKED = text(
@@ -59,57 +52,29 @@ class Device:
     user_id: str
     acked_seq: int
     notices_acked: int
+    first_position: int  # this transaction's ops take first_position + 1, + 2, ...
 
 
-class LogRow(msgspec.Struct):
-    """One device log entry, as appended."""
+async def lock_for_push(
+    conn: AsyncConnection, device_id: str, keys: Iterable[tuple[str, str]]
+) -> None:
+    """Serialize pushes of this device and pushes writing these entities.
 
-    device_id: str
-    seq: int
-    position: int
-    user_id: str
-    op: str
-    entity: str | None
-    entity_id: str | None
-    action: str | None
-    status: str
-    error: dict[str, Any] | None
-    version: int | None
-    lost_fields: list[str] | None
-    received_at: int
-
-
-@dataclass(frozen=True, slots=True)
-class Positions:
-    first: int  # the first position of the batch is first + 1
-    job_count: int
-    notice_count: int
+    Call before the transaction writes anything, so that its xid comes after the lock.
+    """
+    names = [f"d\x1f{device_id}"] + [f"e\x1f{entity}\x1f{entity_id}" for entity, entity_id in keys]
+    await conn.execute(_LOCK, {"names": names})
 
 
 async def claim_device(conn: AsyncConnection, device_id: str, user_id: str) -> Device:
     """The device's row, created for `user_id` if new, locked until the transaction ends."""
     row = (await conn.execute(_CLAIM, {"device_id": device_id, "user_id": user_id})).one()
-    return Device(device_id, row[0], row[1], row[2])
+    return Device(device_id, row[0], row[1], row[2], row[3] * POSITIONS_PER_TRANSACTION)
 
 
 async def stored_ops(conn: AsyncConnection, device_id: str, seqs: list[int]) -> dict[int, str]:
     rows = await conn.execute(_STORED_OPS, {"device_id": device_id, "seqs": seqs})
     return {seq: op for seq, op in rows}
-
-
-async def take_positions(conn: AsyncConnection, n: int) -> Positions:
-    """Reserve n commit positions. Holds the commit lock until the transaction ends."""
-    first, job_count, notice_count = (await conn.execute(_TAKE_POSITIONS, {"n": n})).one()
-    return Positions(first, job_count, notice_count)
-
-
-async def save_counters(conn: AsyncConnection, job_count: int, notice_count: int) -> None:
-    await conn.execute(_SAVE_COUNTERS, {"job_count": job_count, "notice_count": notice_count})
-
-
-async def append(conn: AsyncConnection, rows: list[LogRow]) -> None:
-    if rows:
-        await conn.execute(_APPEND, {"rows": msgspec.json.encode(rows).decode()})
 
 
 async def set_acked(conn: AsyncConnection, device_id: str, acked_seq: int) -> None:

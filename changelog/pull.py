@@ -1,8 +1,11 @@
 """Pull (PROTOCOL.md section 6): pages of changes after a cursor, and undelivered notices.
 
-Commit positions are assigned under the commit lock and in commit order, so
-every change at or below the highest visible position is already visible: a
-cursor at position P never skips a change committed later.
+A position is `xid * 1024 + k` (changelog/devicelog.py). Every transaction
+whose xid is below the snapshot's xmin has finished, and any transaction
+still to write gets a larger xid; so a page serves only positions below
+`xmin * 1024`, and a cursor never skips a change committed after it. A
+change of a transaction that committed while an older one is still running
+waits for the next pull.
 
 Each page is read in one REPEATABLE READ snapshot; PostgreSQL assembles the
 changes as JSON text, which goes to the client without being parsed here.
@@ -16,8 +19,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from changelog.cursor import Cursor
+from changelog.devicelog import POSITIONS_PER_TRANSACTION
 
-_HORIZON = text("SELECT position FROM sync_clock WHERE id = 1")
+_SAFE = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint * :per_transaction")
 
 # Each row keeps its pull entry rendered (`change`, written by the merge): a page
 # is those entries joined. The aggregate reads the ordered LIMIT subquery in order
@@ -27,12 +31,13 @@ _PAGE = text(
     """
     SELECT '[' || coalesce(page.changes, '') || ']', page.last,
            (SELECT e.version FROM entities e
-            WHERE e.version > coalesce(page.last, :after)
+            WHERE e.version > coalesce(page.last, :after) AND e.version < :safe
               AND NOT (e.deleted AND e.version <= :horizon)
             ORDER BY e.version LIMIT 1) IS NOT NULL
     FROM (SELECT string_agg(change, ',') AS changes, max(version) AS last
           FROM (SELECT version, change FROM entities
-                WHERE version > :after AND NOT (deleted AND version <= :horizon)
+                WHERE version > :after AND version < :safe
+                  AND NOT (deleted AND version <= :horizon)
                 ORDER BY version
                 LIMIT :limit) AS rows) AS page
     """
@@ -52,6 +57,7 @@ class ChangesPage:
     changes_json: str
     cursor: Cursor
     has_more: bool
+    safe: int  # positions below this are final in this snapshot
 
 
 async def acknowledge_notices(conn: AsyncConnection, device_id: str, acked: int) -> int:
@@ -63,14 +69,20 @@ async def changes_page(
     conn: AsyncConnection, cursor: Cursor | None, limit: int, notices_acked: int
 ) -> ChangesPage:
     """One page of changes. Call inside a REPEATABLE READ transaction."""
+    safe = int(
+        (await conn.execute(_SAFE, {"per_transaction": POSITIONS_PER_TRANSACTION})).scalar_one()
+    )
     if cursor is None:
-        horizon = int((await conn.execute(_HORIZON)).scalar_one())
-        cursor = Cursor(after=0, horizon=horizon, notices=notices_acked)
+        # Entities already deleted when the sync began are never sent, on any page.
+        cursor = Cursor(after=0, horizon=safe - 1, notices=notices_acked)
     row = (
         await conn.execute(
-            _PAGE, {"after": cursor.after, "horizon": cursor.horizon, "limit": limit}
+            _PAGE,
+            {"after": cursor.after, "horizon": cursor.horizon, "limit": limit, "safe": safe},
         )
     ).one()
     changes_json, last, has_more = row
     after = cursor.after if last is None else int(last)
-    return ChangesPage(changes_json, Cursor(after, cursor.horizon, cursor.notices), bool(has_more))
+    return ChangesPage(
+        changes_json, Cursor(after, cursor.horizon, cursor.notices), bool(has_more), safe
+    )

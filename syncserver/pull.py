@@ -36,7 +36,7 @@ async def pull(
         async with conn.begin():
             page = await changes_page(conn, cursor, request.limit, acked)
             notices, last_notice, count = await notice_store.for_device(
-                conn, request.device_id, acked, NOTICES_PER_PULL
+                conn, request.device_id, acked, NOTICES_PER_PULL, page.safe
             )
     next_cursor = Cursor(
         page.cursor.after, page.cursor.horizon, acked if last_notice is None else last_notice

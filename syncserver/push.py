@@ -147,28 +147,17 @@ async def _append_and_merge(
     conn: AsyncConnection,
     principal: Principal,
     device_id: str,
-    new: list[wire.Op],
+    checked: list[CheckedOp],
     now: int,
+    first_position: int,
 ) -> tuple[list[wire.OpResult], list[wire.Notice]]:
-    checked = [check_op(op) for op in new]
     keys, user_ids = _wanted_keys(checked)
-    # Entities are never removed (deletion is a field), so what exists now still
-    # exists once the commit lock is ours: check references before taking it.
+    # Entities are never removed (deletion is a field): what exists now exists at commit.
     known = await projection.existing(conn, keys)
     technicians = await user_store.active_with_roles(conn, user_ids, TECHNICIAN_ROLES)
-    positions = await devicelog.take_positions(conn, len(new))  # the commit lock, to commit
-    ops = _merge_ops(checked, known, technicians, positions.first)
+    ops = _merge_ops(checked, known, technicians, first_position)
     merged = await merge_batch(
-        conn,
-        device_id=device_id,
-        user_id=principal.user_id,
-        received_at=now,
-        ops=ops,
-        job_count=positions.job_count,
-        notice_count=positions.notice_count,
-    )
-    await devicelog.save_counters(
-        conn, positions.job_count + merged.new_jobs, positions.notice_count + merged.notice_seqs
+        conn, device_id=device_id, user_id=principal.user_id, received_at=now, ops=ops
     )
     results = [
         wire.OpResult(seq=o.seq, status="applied", version=merged.versions[o.seq])
@@ -193,8 +182,15 @@ async def push(
                 {"server_time": now, "seq": op.seq},
             )
     ops = sorted(request.ops, key=lambda op: op.seq)
+    checked = {op.seq: check_op(op) for op in ops}
+    written = sorted(
+        (c.entity, c.entity_id)
+        for c in {(c.entity, c.entity_id): c for c in checked.values()}.values()
+        if c.error is None and c.entity is not None and c.entity_id is not None
+    )
     device_id = request.device_id
     async with engine.begin() as conn:
+        await devicelog.lock_for_push(conn, device_id, written)
         device = await devicelog.claim_device(conn, device_id, principal.user_id)
         if device.user_id != principal.user_id:
             raise DeviceTaken(f"device {device_id} belongs to another user")
@@ -204,7 +200,14 @@ async def push(
         results: list[wire.OpResult] = []
         conflicts: list[wire.Notice] = []
         if new:
-            results, conflicts = await _append_and_merge(conn, principal, device_id, new, now)
+            results, conflicts = await _append_and_merge(
+                conn,
+                principal,
+                device_id,
+                [checked[op.seq] for op in new],
+                now,
+                device.first_position,
+            )
         acked = new[-1].seq if new else device.acked_seq
         await devicelog.set_acked(conn, device_id, acked)
     all_results = sorted(duplicates + results, key=lambda r: r.seq)

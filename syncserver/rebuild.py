@@ -1,11 +1,13 @@
 """`syncserver rebuild`: recompute every projection and notice from the device logs.
 
-Replays the logs in commit order through the same SQL merge the push path
-uses, with the positions, receive times and verdicts recorded in the logs,
-so the result equals what was served before. Consecutive ops of one device
-received together are replayed as one batch, as they were pushed. Runs in
-one transaction holding the commit lock: pushes wait, and a failure leaves
-everything as it was.
+Replays the logs in position order through the same SQL merge the push path
+uses, with the positions, receive times and verdicts recorded in the logs.
+Positions follow commit order for every entity and device (pushes that share
+one are serialized before they get their xid), so the result equals what was
+served before. Job numbers are kept: they are identities, not projections.
+Consecutive ops of one device received together are replayed as one batch,
+as they were pushed. Runs in one transaction that locks out pushes; a
+failure leaves everything as it was.
 """
 
 from __future__ import annotations
@@ -18,17 +20,14 @@ import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from changelog import devicelog
 from syncserver.storage.merge import MergeOp, merge_batch
 
 CHUNK = 5000
 
 _RESET = """
+    LOCK TABLE device_log, entities, notices IN EXCLUSIVE MODE;
     TRUNCATE entities, notices;
-    UPDATE sync_clock SET job_count = 0, notice_count = 0 WHERE id = 1;
 """
-
-_LOCK = text("SELECT job_count, notice_count FROM sync_clock WHERE id = 1 FOR UPDATE")
 
 _LOG = text(
     """
@@ -84,37 +83,31 @@ def _batches(rows: Sequence[Any]) -> list[tuple[tuple[str, str, int], list[Merge
     return batches
 
 
-async def _replay(conn: AsyncConnection) -> tuple[int, int, int]:
-    job_count = notice_count = ops = 0
+async def _replay(conn: AsyncConnection) -> int:
+    ops = 0
     after = 0
     while True:
         rows = list(await conn.execute(_LOG, {"after": after, "limit": CHUNK}))
         if not rows:
             break
         for (device_id, user_id, received_at), batch in _batches(rows):
-            merged = await merge_batch(
+            await merge_batch(
                 conn,
                 device_id=device_id,
                 user_id=user_id,
                 received_at=received_at,
                 ops=batch,
-                job_count=job_count,
-                notice_count=notice_count,
                 log=False,
             )
-            job_count += merged.new_jobs
-            notice_count += merged.notice_seqs
             ops += sum(1 for op in batch if op.ok)
         after = rows[-1][0]
-    return job_count, notice_count, ops
+    return ops
 
 
 async def rebuild(engine: AsyncEngine) -> RebuildStats:
     async with engine.begin() as conn:
-        await conn.execute(_LOCK)
         await conn.exec_driver_sql(_RESET)
-        job_count, notice_count, ops = await _replay(conn)
-        await devicelog.save_counters(conn, job_count, notice_count)
+        ops = await _replay(conn)
         entities = (await conn.execute(text("SELECT count(*) FROM entities"))).scalar_one()
         notices = (await conn.execute(text("SELECT count(*) FROM notices"))).scalar_one()
     return RebuildStats(ops=ops, entities=int(entities), notices=int(notices))

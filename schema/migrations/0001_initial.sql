@@ -21,16 +21,12 @@ CREATE TABLE tokens (
     revoked_at timestamptz
 );
 
--- One row: the global commit position and the counters assigned under it.
--- Its row lock is the commit lock: every push takes it right before it
--- assigns positions and holds it to commit, so positions follow commit order.
-CREATE TABLE sync_clock (
-    id           int PRIMARY KEY CHECK (id = 1),
-    position     bigint NOT NULL,
-    job_count    bigint NOT NULL,
-    notice_count bigint NOT NULL
+-- Job numbers, assigned at a job's first create and never recomputed (rebuild keeps them).
+CREATE SEQUENCE job_number_seq;
+CREATE TABLE job_numbers (
+    job_id text PRIMARY KEY,
+    number bigint NOT NULL UNIQUE
 );
-INSERT INTO sync_clock VALUES (1, 0, 0, 0);
 
 CREATE TABLE devices (
     device_id     text PRIMARY KEY,
@@ -43,6 +39,8 @@ CREATE TABLE devices (
 );
 
 -- The device logs: every op ever accepted, applied or rejected. The source of truth.
+-- `position` is the op's commit position: the writing transaction's id * 1024 + the
+-- op's place in its batch (see docs/architecture.md, "Commit positions").
 CREATE TABLE device_log (
     device_id   text NOT NULL,          -- a device of `devices`, claimed in the same transaction
     seq         bigint NOT NULL,

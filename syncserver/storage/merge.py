@@ -45,8 +45,6 @@ class MergeOp(msgspec.Struct):
 class MergeResult:
     versions: dict[int, int]  # seq -> entity version after the op (applied ops)
     notices: list[wire.Notice]
-    new_jobs: int
-    notice_seqs: int  # notice sequence numbers used (some may be skipped as duplicates)
 
 
 @cache
@@ -150,10 +148,22 @@ won AS (
     FROM final_writes GROUP BY entity, id
 ),
 new_jobs AS (
-    SELECT t.entity, t.id,
-           CAST(:job_count AS bigint) + row_number() OVER (ORDER BY t.first_pos) AS number
+    SELECT t.id, t.first_pos
     FROM touched t LEFT JOIN stored s ON s.entity = t.entity AND s.id = t.id
     WHERE s.id IS NULL AND t.entity = 'job'
+),
+-- A job keeps the number its first create got; a rebuild finds it here.
+numbered AS (
+    INSERT INTO job_numbers (job_id, number)
+    SELECT n.id, nextval('job_number_seq')
+    FROM (SELECT id FROM new_jobs
+          WHERE id NOT IN (SELECT job_id FROM job_numbers) ORDER BY first_pos) AS n
+    RETURNING job_id, number
+),
+job_number AS (
+    SELECT job_id, number FROM numbered
+    UNION ALL
+    SELECT j.job_id, j.number FROM job_numbers j JOIN new_jobs n ON n.id = j.job_id
 ),
 merged AS (
     SELECT t.entity, t.id, w.version,
@@ -175,7 +185,7 @@ merged AS (
     FROM touched t
     JOIN won w ON w.entity = t.entity AND w.id = t.id
     LEFT JOIN stored s ON s.entity = t.entity AND s.id = t.id
-    LEFT JOIN new_jobs nj ON nj.entity = t.entity AND nj.id = t.id
+    LEFT JOIN job_number nj ON t.entity = 'job' AND nj.job_id = t.id
 ),
 rendered AS (
     SELECT m.entity, m.id, m.version, m.deleted, m.meta, m.created_at,
@@ -255,8 +265,8 @@ delete_vs_writes AS (
 ),
 all_notices AS (
     SELECT n.*,
-           CAST(:notice_count AS bigint) + row_number() OVER (
-               ORDER BY n.pos, n.kind, n.field, n.loser ->> 'device_id',
+           n.pos * 1024 + row_number() OVER (
+               PARTITION BY n.pos ORDER BY n.kind, n.field, n.loser ->> 'device_id',
                         (n.loser ->> 'seq')::bigint) AS seq,
            md5(concat_ws(chr(31), n.entity, n.id, n.field, n.loser ->> 'device_id',
                          n.loser ->> 'seq'))::uuid::text AS notice_id
@@ -280,9 +290,7 @@ SELECT
          'id', n.id, 'entity', n.entity, 'entity_id', n.entity_id, 'field', n.field,
          'status', 'open', 'winner', n.winner, 'loser', n.loser,
          'detected_at', rfc3339(n.detected_at), 'resolution', NULL) ORDER BY n.seq), '[]')
-     FROM inserted_notices n)::text,
-    (SELECT count(*) FROM new_jobs),
-    (SELECT count(*) FROM all_notices)
+     FROM inserted_notices n)::text
 """
 )
 
@@ -298,15 +306,13 @@ async def merge_batch(
     user_id: str,
     received_at: int,
     ops: list[MergeOp],
-    job_count: int,
-    notice_count: int,
     log: bool = True,
 ) -> MergeResult:
     """Append `ops` to the device log (if `log`) and merge the applied ones.
 
-    Call under the commit lock, with `job_count` and `notice_count` as it returned.
+    Call after `devicelog.lock_for_push`, with positions from this transaction's xid.
     """
-    versions, notices, new_jobs, notice_seqs = (
+    versions, notices = (
         await conn.execute(
             _MERGE,
             {
@@ -314,8 +320,6 @@ async def merge_batch(
                 "device_id": device_id,
                 "user_id": user_id,
                 "received_at": received_at,
-                "job_count": job_count,
-                "notice_count": notice_count,
                 "templates": templates(),
                 "log": log,
             },
@@ -324,6 +328,4 @@ async def merge_batch(
     return MergeResult(
         versions={int(seq): v for seq, v in _versions.decode(versions).items()},
         notices=_notices.decode(notices),
-        new_jobs=int(new_jobs),
-        notice_seqs=int(notice_seqs),
     )

@@ -19,6 +19,7 @@ _FOR_DEVICE = text(
     f"""
     SELECT coalesce(json_agg({_NOTICE_JSON} ORDER BY n.seq), '[]')::text, max(n.seq), count(*)
     FROM (SELECT * FROM notices WHERE loser_device_id = :device_id AND seq > :after
+          AND position < :safe
           ORDER BY seq LIMIT :limit) AS n
     """
 )
@@ -48,11 +49,14 @@ _notices = msgspec.json.Decoder(list[wire.Notice])
 
 
 async def for_device(
-    conn: AsyncConnection, device_id: str, after: int, limit: int
+    conn: AsyncConnection, device_id: str, after: int, limit: int, safe: int
 ) -> tuple[list[wire.Notice], int | None, int]:
-    """Notices lost by this device with seq > after: (notices, last seq, count)."""
+    """Notices lost by this device with seq > after, of positions below `safe` (see
+    changelog/pull.py): (notices, last seq, count)."""
     row = (
-        await conn.execute(_FOR_DEVICE, {"device_id": device_id, "after": after, "limit": limit})
+        await conn.execute(
+            _FOR_DEVICE, {"device_id": device_id, "after": after, "limit": limit, "safe": safe}
+        )
     ).one()
     return _notices.decode(row[0]), row[1], row[2]
 

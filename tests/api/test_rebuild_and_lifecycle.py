@@ -16,7 +16,7 @@ SNAPSHOT_SQL = {
     " updated_at FROM entities ORDER BY entity, id",
     "notices": "SELECT seq, id, entity, entity_id, field, status, winner::text, loser::text,"
     " position, detected_at FROM notices ORDER BY seq",
-    "clock": "SELECT position, job_count, notice_count FROM sync_clock",
+    "job_numbers": "SELECT job_id, number FROM job_numbers ORDER BY job_id",
 }
 
 

@@ -113,9 +113,10 @@ async def _run(
             )
             for i, e in enumerate(("e1", "e2"))
         ]
-        position = await _position(engine)
         await push(engine, principal, wire.PushRequest(device_id=f"{run}-seed", ops=seed), 10**12)
-        for k, o in enumerate(seed, start=1):
+        positions = await _positions(engine, f"{run}-seed")
+        position = max(positions.values())
+        for o in seed:
             applied.append(
                 WriteOp(
                     "customer",
@@ -128,7 +129,7 @@ async def _run(
                     o.seq,
                     o.ts,
                     o.tc,
-                    position + k,
+                    positions[o.seq],
                 )
             )
         for device, count in schedule:
@@ -137,7 +138,6 @@ async def _run(
             if not chunk:
                 continue
             next_index[device] += len(chunk)
-            position = await _position(engine)
             ops = []
             for k, body in enumerate(chunk):
                 base = int(next(picks, 0.0) * position)
@@ -146,7 +146,9 @@ async def _run(
                 )
             device_id = f"{run}-dev{device}"
             await push(engine, principal, wire.PushRequest(device_id=device_id, ops=ops), 10**12)
-            for k, o in enumerate(ops, start=1):
+            positions = await _positions(engine, device_id)
+            position = max(positions.values())
+            for o in ops:
                 applied.append(
                     WriteOp(
                         "customer",
@@ -159,7 +161,7 @@ async def _run(
                         o.seq,
                         o.ts,
                         o.tc,
-                        position + k,
+                        positions[o.seq],
                     )
                 )
         async with engine.connect() as conn:
@@ -190,9 +192,13 @@ async def _run(
     return applied, stored, stored_notices
 
 
-async def _position(engine: AsyncEngine) -> int:
+async def _positions(engine: AsyncEngine, device_id: str) -> dict[int, int]:
+    """seq -> commit position of each op in the device's log."""
     async with engine.connect() as conn:
-        return int((await conn.execute(text("SELECT position FROM sync_clock"))).scalar_one())
+        rows = await conn.execute(
+            text("SELECT seq, position FROM device_log WHERE device_id = :d"), {"d": device_id}
+        )
+        return {seq: position for seq, position in rows}
 
 
 def _side(side: dict[str, Any]) -> tuple:  # type: ignore[type-arg]
