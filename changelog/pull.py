@@ -30,16 +30,18 @@ _SAFE = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint * :pe
 _PAGE = text(
     """
     SELECT '[' || coalesce(page.changes, '') || ']', page.last,
-           (SELECT e.version FROM entities e
-            WHERE e.version > coalesce(page.last, :after) AND e.version < :safe
-              AND NOT (e.deleted AND e.version <= :horizon)
-            ORDER BY e.version LIMIT 1) IS NOT NULL
+           coalesce((SELECT e.version FROM entities e
+                     WHERE e.version > coalesce(page.last, :after)
+                       AND NOT (e.deleted AND e.version <= :horizon)
+                     ORDER BY e.version LIMIT 1) < :safe, false)
     FROM (SELECT string_agg(change, ',') AS changes, max(version) AS last
           FROM (SELECT version, change FROM entities
-                WHERE version > :after AND version < :safe
-                  AND NOT (deleted AND version <= :horizon)
+                WHERE version > :after AND NOT (deleted AND version <= :horizon)
                 ORDER BY version
-                LIMIT :limit) AS rows) AS page
+                LIMIT :limit) AS rows
+          -- Cut at `safe` after the LIMIT: a range bound inside would let a stale
+          -- row estimate trade the ordered index scan for a bitmap scan and a sort.
+          WHERE version < :safe) AS page
     """
 )
 
