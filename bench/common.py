@@ -155,3 +155,28 @@ def write_result(name: str, result: dict[str, Any]) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
     return path
+
+
+def cpu_seconds(server_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the server process (and its workers), every
+    PostgreSQL process on the machine, and this bench process."""
+    import psutil
+
+    def used(p: psutil.Process) -> float:
+        t = p.cpu_times()
+        return float(t.user + t.system)
+
+    server = psutil.Process(server_pid)
+    server_total = used(server) + sum(used(c) for c in server.children(recursive=True))
+    pg = 0.0
+    for p in psutil.process_iter(["name"]):
+        try:
+            if p.info["name"] and "postgres" in p.info["name"]:
+                pg += used(p)
+        except psutil.Error:
+            pass
+    return {"server": server_total, "postgres": pg, "bench": used(psutil.Process())}
+
+
+def cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {k: round(after[k] - before[k], 2) for k in before}

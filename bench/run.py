@@ -11,7 +11,15 @@ from __future__ import annotations
 import argparse
 
 from bench import ingest, pg_limit, pull
-from bench.common import ADMIN_TOKEN, fresh_database, postgres, server, write_result
+from bench.common import (
+    ADMIN_TOKEN,
+    cpu_delta,
+    cpu_seconds,
+    fresh_database,
+    postgres,
+    server,
+    write_result,
+)
 from bench.workload import op_stream
 
 
@@ -26,7 +34,10 @@ def main() -> None:
         database_url = fresh_database(admin_url)
         with server(database_url) as srv:
             ingest.prepare(srv.url, ADMIN_TOKEN)
+            before = cpu_seconds(srv.proc.pid)
             ingest_result = ingest.run(srv.url, ADMIN_TOKEN, streams)
+            ingest_result["cpu_seconds"] = cpu_delta(before, cpu_seconds(srv.proc.pid))
+            print(f"ingest CPU seconds: {ingest_result['cpu_seconds']}", flush=True)
             print(
                 f"ingest: {ingest_result['ops_per_s']} ops/s, push p50 "
                 f"{ingest_result['p50_ms']} ms, p99 {ingest_result['p99_ms']} ms",
@@ -74,6 +85,7 @@ def main() -> None:
                 "ingest": ingest_result,
                 "pull": pull_result,
                 "pg_upserts": upserts,
+                "pg_upserts_premerged": premerged,
                 "pg_paging": paging,
                 "ratios": ratios,
                 "targets_met": targets,
