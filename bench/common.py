@@ -11,10 +11,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,3 +181,14 @@ def cpu_seconds(server_pid: int) -> dict[str, float]:
 
 def cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
     return {k: round(after[k] - before[k], 2) for k in before}
+
+
+def run_threads(target: Callable[[int], None], count: int) -> float:
+    """Run target(0..count-1) on `count` threads at once; returns the wall seconds."""
+    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - start

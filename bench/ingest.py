@@ -19,6 +19,7 @@ from bench.common import (
     ADMIN_TOKEN,
     fresh_database,
     postgres,
+    run_threads,
     server,
     summary_ms,
     write_result,
@@ -62,13 +63,7 @@ def run(url: str, token: str, streams: list[DeviceStream], clients: int = 8) -> 
                         if resp.status_code != 200:
                             errors.append(resp.text[:200])
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    seconds = time.perf_counter() - start
+    seconds = run_threads(client, clients)
     ops = sum(s.ops for s in streams)
     if errors:
         raise RuntimeError(f"{len(errors)} pushes failed, first: {errors[0]}")

@@ -13,13 +13,13 @@
 from __future__ import annotations
 
 import argparse
-import threading
 import time
 from typing import Any
 
 import msgspec
 import psycopg
 
+from bench.common import run_threads
 from bench.workload import DeviceStream
 
 _UPSERT = """
@@ -107,13 +107,7 @@ def run_upserts(
         except BaseException as exc:  # reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    seconds = time.perf_counter() - start
+    seconds = run_threads(worker, connections)
     if errors:
         raise errors[0]
     ops = sum(s.ops for s in streams)

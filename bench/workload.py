@@ -57,39 +57,30 @@ def op_stream(
         for seq in range(1, per_device + 1):
             ts, tc = t0 + seq, 0
             if seq <= jobs_per_device:
-                job = jobs[seq - 1]
-                op = {
-                    "seq": seq,
-                    "ts": ts,
-                    "tc": tc,
-                    "entity": "job",
-                    "id": job,
-                    "action": "create",
-                    "base": 0,
-                    "fields": {
-                        "title": f"Battery service {job}",
-                        "service_type": "maintenance",
-                        "customer_id": CUSTOMER_ID,
-                        "priority": "normal",
-                    },
+                job, action = jobs[seq - 1], "create"
+                fields: dict[str, Any] = {
+                    "title": f"Battery service {job}",
+                    "service_type": "maintenance",
+                    "customer_id": CUSTOMER_ID,
+                    "priority": "normal",
                 }
             else:
-                job = rng.choice(jobs)
-                fields: dict[str, Any] = {"status": rng.choice(STATUSES)}
+                job, action = rng.choice(jobs), "update"
+                fields = {"status": rng.choice(STATUSES)}
                 if rng.random() < 0.5:
                     fields["priority"] = rng.choice(PRIORITIES)
                 if rng.random() < 0.3:
                     fields["description"] = f"Checked cells, reading {rng.randint(1, 999)} mV"
-                op = {
-                    "seq": seq,
-                    "ts": ts,
-                    "tc": tc,
-                    "entity": "job",
-                    "id": job,
-                    "action": "update",
-                    "base": 0,
-                    "fields": fields,
-                }
+            op = {
+                "seq": seq,
+                "ts": ts,
+                "tc": tc,
+                "entity": "job",
+                "id": job,
+                "action": action,
+                "base": 0,
+                "fields": fields,
+            }
             ops.append(op)
         batches = [ops[i : i + batch_size] for i in range(0, len(ops), batch_size)]
         streams.append(DeviceStream(device_id, batches))
