@@ -229,22 +229,29 @@ field_notices AS (
     FROM judged WHERE conflict
 ),
 -- ... an update raced a delete it had not seen (the entity stays deleted) ...
+held_deleted AS MATERIALIZED (
+    SELECT * FROM held
+    WHERE field = 'deleted' AND value = 'true'::jsonb
+      AND device_id <> CAST(:device_id AS text)
+),
 update_vs_delete AS (
     SELECT v.pos, 1 AS kind, v.entity, v.id, 'deleted' AS field,
            jsonb_build_object('value', h.value, 'device_id', h.device_id,
                'user_id', h.user_id, 'seq', h.seq, 'ts', h.ts, 'tc', h.tc) AS winner,
            jsonb_build_object('value', false, 'device_id', CAST(:device_id AS text),
                'user_id', CAST(:user_id AS text), 'seq', v.seq, 'ts', v.ts, 'tc', v.tc) AS loser
-    FROM valid v
-    JOIN held h ON h.entity = v.entity AND h.id = v.id AND h.field = 'deleted'
-    WHERE v.action = 'update' AND h.value = 'true'::jsonb
-      AND h.device_id <> CAST(:device_id AS text) AND h.version > v.base
+    FROM held_deleted h
+    JOIN valid v ON v.entity = h.entity AND v.id = h.id
+    WHERE v.action = 'update' AND h.version > v.base
       AND NOT EXISTS (
           SELECT 1 FROM writes w
           WHERE w.entity = v.entity AND w.id = v.id AND w.field = 'deleted' AND w.pos < v.pos
             AND ROW(w.ts, w.tc, CAST(:device_id AS text)) > ROW(h.ts, h.tc, h.device_id))
 ),
 -- ... or a winning delete raced writes it had not seen: one notice per such write.
+winning_deletes AS MATERIALIZED (
+    SELECT * FROM judged WHERE field = 'deleted' AND action = 'delete' AND wins
+),
 delete_vs_writes AS (
     SELECT DISTINCT ON (j.pos, h.device_id, h.seq)
            j.pos, 2 AS kind, j.entity, j.id, 'deleted' AS field,
@@ -252,10 +259,9 @@ delete_vs_writes AS (
                'user_id', CAST(:user_id AS text), 'seq', j.seq, 'ts', j.ts, 'tc', j.tc) AS winner,
            jsonb_build_object('value', false, 'device_id', h.device_id,
                'user_id', h.user_id, 'seq', h.seq, 'ts', h.ts, 'tc', h.tc) AS loser
-    FROM judged j
+    FROM winning_deletes j
     JOIN held h ON h.entity = j.entity AND h.id = j.id AND h.field <> 'deleted'
-    WHERE j.field = 'deleted' AND j.action = 'delete' AND j.wins
-      AND h.device_id <> CAST(:device_id AS text) AND h.version > j.base
+    WHERE h.device_id <> CAST(:device_id AS text) AND h.version > j.base
       AND NOT (j.conflict AND h.device_id = j.h_device AND h.seq = j.h_seq)
       AND NOT EXISTS (
           SELECT 1 FROM writes w
