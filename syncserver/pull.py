@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import msgspec
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from changelog import devicelog
@@ -27,6 +28,9 @@ async def pull(
         except ValueError as exc:
             raise InvalidRequest(str(exc), {"field": "cursor"}) from None
     async with engine.begin() as conn:
+        # Bookkeeping only: after a crash a notice may come again (clients dedupe by id),
+        # so this commit need not wait for the WAL flush. Pushes commit synchronously.
+        await conn.execute(text("SET LOCAL synchronous_commit = off"))
         device = await devicelog.claim_device(conn, request.device_id, principal.user_id)
         if device.user_id != principal.user_id:
             raise DeviceTaken(f"device {request.device_id} belongs to another user")
