@@ -44,7 +44,10 @@ def main() -> None:
                 flush=True,
             )
             pull.prepare_backlog(srv.url, ADMIN_TOKEN, args.entities)
-            pull_result = pull.run(srv.url, ADMIN_TOKEN)
+            pull.settle(database_url)
+            runs = [pull.run(srv.url, ADMIN_TOKEN) for _ in range(3)]
+            pull_result = sorted(runs, key=lambda r: r["changes_per_s"])[1]  # the median
+            pull_result["runs_changes_per_s"] = [r["changes_per_s"] for r in runs]
             print(
                 f"pull: {pull_result['changes_per_s']} changes/s "
                 f"({pull_result['changes']} changes)",

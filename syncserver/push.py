@@ -208,8 +208,9 @@ async def push(
                 now,
                 device.first_position,
             )
+        else:
+            await devicelog.set_acked(conn, device_id, device.acked_seq)  # last_push_at
         acked = new[-1].seq if new else device.acked_seq
-        await devicelog.set_acked(conn, device_id, acked)
     all_results = sorted(duplicates + results, key=lambda r: r.seq)
     return PushOutcome(
         wire.PushResponse(

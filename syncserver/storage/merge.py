@@ -219,6 +219,11 @@ logged AS (
     FROM input i LEFT JOIN op_versions ov ON ov.pos = i.pos
     WHERE CAST(:log AS boolean)
 ),
+acked AS (
+    UPDATE devices SET acked_seq = greatest(acked_seq, (SELECT max(seq) FROM input)),
+                       last_push_at = now()
+    WHERE device_id = CAST(:device_id AS text) AND CAST(:log AS boolean)
+),
 -- Notices: a concurrent write lost on its field ...
 field_notices AS (
     SELECT pos, 0 AS kind, entity, id, field,
@@ -314,7 +319,8 @@ async def merge_batch(
     ops: list[MergeOp],
     log: bool = True,
 ) -> MergeResult:
-    """Append `ops` to the device log (if `log`) and merge the applied ones.
+    """Append `ops` to the device log (if `log`, also acknowledging them on the device)
+    and merge the applied ones.
 
     Call after `devicelog.lock_for_push`, with positions from this transaction's xid.
     """
