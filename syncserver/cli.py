@@ -7,11 +7,14 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import click
 import msgspec
 import uvicorn
+from sqlalchemy.exc import OperationalError
 
 from schema.migrate import migrate
 from syncserver.auth import bootstrap_admin
@@ -52,6 +55,15 @@ def _resolved(settings: Settings) -> Settings:
     return msgspec.structs.replace(settings, database_url=url)
 
 
+def _run_clean(coro: Coroutine[Any, Any, None]) -> None:
+    """Run a start-up step; a database that cannot be reached is a message, not a traceback."""
+    try:
+        asyncio.run(coro)
+    except (OperationalError, OSError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise click.ClickException(f"cannot reach the database: {reason}") from None
+
+
 def _exit_cleanly(signum: int, frame: object) -> None:
     sys.exit(0)
 
@@ -78,7 +90,7 @@ def serve(
     """Serve the sync API (PROTOCOL.md section 1)."""
     settings = _resolved(_settings(host=host, port=port, workers=workers, data_dir=data_dir))
     logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr)
-    asyncio.run(_prepare(settings, demo))
+    _run_clean(_prepare(settings, demo))
     admin_hint = "$SYNCSERVER_ADMIN_TOKEN" if settings.admin_token else "the admin token"
     click.echo(
         f"Fieldsync listening on http://{settings.host}:{settings.port} "
@@ -137,7 +149,7 @@ def rebuild(data_dir: Path | None) -> None:
             f"from {stats.ops} applied ops."
         )
 
-    asyncio.run(go())
+    _run_clean(go())
 
 
 if __name__ == "__main__":
