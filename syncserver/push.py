@@ -1,13 +1,13 @@
 """Push (PROTOCOL.md sections 4-5): append a batch to a device log and merge it.
 
-One transaction per request. The device row lock orders pushes of one device;
-the commit lock (`take_positions`) is taken only once the batch is checked,
-and held to commit, so commit positions follow commit order.
+One transaction per request. It first takes advisory locks on the device and
+on every entity the batch writes, before it writes anything; its first write
+(claiming the device) gives it the xid its commit positions derive from. So
+pushes sharing a device or an entity get positions in commit order, and
+pushes sharing nothing run in parallel (changelog/devicelog.py).
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -23,12 +23,6 @@ from syncserver.storage import users as user_store
 from syncserver.storage.merge import MergeOp, merge_batch
 
 Key = tuple[str, str]
-
-
-@dataclass(frozen=True, slots=True)
-class PushOutcome:
-    response: wire.PushResponse
-    committed: bool  # whether any op was appended (and pokes are due)
 
 
 def _classify(
@@ -173,7 +167,7 @@ async def push(
     principal: Principal,
     request: wire.PushRequest,
     max_clock_skew_ms: int,
-) -> PushOutcome:
+) -> wire.PushResponse:
     now = wall_ms()
     for op in request.ops:
         if too_far_ahead(op.ts, now, max_clock_skew_ms):
@@ -212,9 +206,6 @@ async def push(
             await devicelog.set_acked(conn, device_id, device.acked_seq)  # last_push_at
         acked = new[-1].seq if new else device.acked_seq
     all_results = sorted(duplicates + results, key=lambda r: r.seq)
-    return PushOutcome(
-        wire.PushResponse(
-            acked_seq=acked, server_time=now, results=all_results, conflicts=conflicts
-        ),
-        committed=bool(new),
+    return wire.PushResponse(
+        acked_seq=acked, server_time=now, results=all_results, conflicts=conflicts
     )

@@ -17,10 +17,10 @@ async def push(request: Request) -> Response:
     state = server(request)
     principal = await caller(request)
     body = await decode_request(request, wire.PushRequest, state.settings.max_body_bytes)
-    outcome = await push_service.push(
+    response = await push_service.push(
         state.engine, principal, body, state.settings.max_clock_skew_ms
     )
-    return respond(outcome.response, msgpack=wants_msgpack(request))
+    return respond(response, msgpack=wants_msgpack(request))
 
 
 async def pull(request: Request) -> Response:
