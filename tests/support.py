@@ -152,6 +152,21 @@ class Api:
             return self.http.post(path, **kwargs)
         return self.http.post(path, json=body, **kwargs)
 
+    def list_all(self, path: str, limit: int, **params: Any) -> list[dict[str, Any]]:
+        """Every item of a list endpoint, following next_cursor; checks each page's size."""
+        items: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            page_params = {"limit": limit, **params} | ({"cursor": cursor} if cursor else {})
+            r = self.get(path, **page_params)
+            assert r.status_code == 200, r.text
+            page = r.json()
+            assert len(page["items"]) <= limit
+            items += page["items"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return items
+
     def push(self, device_id: str, ops: list[dict[str, Any]]) -> httpx.Response:
         return self.post("/sync/push", {"device_id": device_id, "ops": ops})
 
