@@ -34,6 +34,20 @@ _CLAIM = text(
     """
 )
 
+# Pull bookkeeping in one statement: claim the device (or find it is another user's),
+# record the notices it acknowledges, and commit without waiting for the WAL flush.
+_CLAIM_FOR_PULL = text(
+    """
+    WITH no_flush AS (SELECT set_config('synchronous_commit', 'off', true))
+    INSERT INTO devices AS d (device_id, user_id, last_pull_at)
+    SELECT :device_id, :user_id, now() FROM no_flush
+    ON CONFLICT (device_id) DO UPDATE
+        SET notices_acked = greatest(d.notices_acked, :acked), last_pull_at = now()
+        WHERE d.user_id = excluded.user_id
+    RETURNING notices_acked
+    """
+)
+
 _STORED_OPS = text(
     "SELECT seq, op FROM device_log WHERE device_id = :device_id AND seq = ANY(:seqs)"
 )
@@ -70,6 +84,21 @@ async def claim_device(conn: AsyncConnection, device_id: str, user_id: str) -> D
     """The device's row, created for `user_id` if new, locked until the transaction ends."""
     row = (await conn.execute(_CLAIM, {"device_id": device_id, "user_id": user_id})).one()
     return Device(device_id, row[0], row[1], row[2], row[3] * POSITIONS_PER_TRANSACTION)
+
+
+async def claim_for_pull(
+    conn: AsyncConnection, device_id: str, user_id: str, acked: int
+) -> int | None:
+    """Claim the device for a pull and acknowledge notices up to `acked`; returns the
+    device's acknowledged notice seq, or None if the device belongs to another user.
+
+    A crash may forget this (a notice then comes again: clients dedupe by id)."""
+    row = (
+        await conn.execute(
+            _CLAIM_FOR_PULL, {"device_id": device_id, "user_id": user_id, "acked": acked}
+        )
+    ).first()
+    return None if row is None else int(row[0])
 
 
 async def stored_ops(conn: AsyncConnection, device_id: str, seqs: list[int]) -> dict[int, str]:

@@ -21,35 +21,36 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from changelog.cursor import Cursor
 from changelog.devicelog import POSITIONS_PER_TRANSACTION
 
-_SAFE = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint * :per_transaction")
-
 # Each row keeps its pull entry rendered (`change`, written by the merge): a page
 # is those entries joined. The aggregate reads the ordered LIMIT subquery in order
 # (an ORDER BY inside string_agg would sort all over again and halve the rate);
 # tests/api/test_pull.py checks that pages come oldest first.
+#
+# One statement, so one snapshot: `safe` comes from the very snapshot that reads
+# the rows (pg_current_snapshot is the statement's snapshot in READ COMMITTED).
 _PAGE = text(
     """
+    WITH bound AS (
+        SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+               * :per_transaction AS safe
+    ), horizon AS (
+        SELECT coalesce(CAST(:horizon AS bigint), safe - 1) AS horizon FROM bound
+    )
     SELECT '[' || coalesce(page.changes, '') || ']', page.last,
            coalesce((SELECT e.version FROM entities e
                      WHERE e.version > coalesce(page.last, :after)
-                       AND NOT (e.deleted AND e.version <= :horizon)
-                     ORDER BY e.version LIMIT 1) < :safe, false)
+                       AND NOT (e.deleted AND e.version <= (SELECT horizon FROM horizon))
+                     ORDER BY e.version LIMIT 1) < (SELECT safe FROM bound), false),
+           (SELECT safe FROM bound), (SELECT horizon FROM horizon)
     FROM (SELECT string_agg(change, ',') AS changes, max(version) AS last
           FROM (SELECT version, change FROM entities
-                WHERE version > :after AND NOT (deleted AND version <= :horizon)
+                WHERE version > :after
+                  AND NOT (deleted AND version <= (SELECT horizon FROM horizon))
                 ORDER BY version
                 LIMIT :limit) AS rows
           -- Cut at `safe` after the LIMIT: a range bound inside would let a stale
           -- row estimate trade the ordered index scan for a bitmap scan and a sort.
-          WHERE version < :safe) AS page
-    """
-)
-
-_ACK = text(
-    """
-    UPDATE devices SET notices_acked = greatest(notices_acked, :acked), last_pull_at = now()
-    WHERE device_id = :device_id
-    RETURNING notices_acked
+          WHERE version < (SELECT safe FROM bound)) AS page
     """
 )
 
@@ -59,32 +60,31 @@ class ChangesPage:
     changes_json: str
     cursor: Cursor
     has_more: bool
-    safe: int  # positions below this are final in this snapshot
-
-
-async def acknowledge_notices(conn: AsyncConnection, device_id: str, acked: int) -> int:
-    """Record the notices the device has received; returns its acknowledged notice seq."""
-    return int((await conn.execute(_ACK, {"device_id": device_id, "acked": acked})).scalar_one())
+    safe: int  # positions below this were final when the page was read
 
 
 async def changes_page(
     conn: AsyncConnection, cursor: Cursor | None, limit: int, notices_acked: int
 ) -> ChangesPage:
-    """One page of changes. Call inside a REPEATABLE READ transaction."""
-    safe = int(
-        (await conn.execute(_SAFE, {"per_transaction": POSITIONS_PER_TRANSACTION})).scalar_one()
-    )
-    if cursor is None:
-        # Entities already deleted when the sync began are never sent, on any page.
-        cursor = Cursor(after=0, horizon=safe - 1, notices=notices_acked)
+    """One page of changes after `cursor` (None: from the start), in one statement."""
+    after = cursor.after if cursor else 0
     row = (
         await conn.execute(
             _PAGE,
-            {"after": cursor.after, "horizon": cursor.horizon, "limit": limit, "safe": safe},
+            {
+                "after": after,
+                # From a null cursor, entities already deleted are never sent, on any page.
+                "horizon": cursor.horizon if cursor else None,
+                "limit": limit,
+                "per_transaction": POSITIONS_PER_TRANSACTION,
+            },
         )
     ).one()
-    changes_json, last, has_more = row
-    after = cursor.after if last is None else int(last)
+    changes_json, last, has_more, safe, horizon = row
+    notices = cursor.notices if cursor else notices_acked
     return ChangesPage(
-        changes_json, Cursor(after, cursor.horizon, cursor.notices), bool(has_more), safe
+        changes_json,
+        Cursor(after if last is None else int(last), int(horizon), notices),
+        bool(has_more),
+        int(safe),
     )

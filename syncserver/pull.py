@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import msgspec
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from changelog import devicelog
 from changelog.cursor import Cursor, decode_cursor
 from changelog.hlc import wall_ms
-from changelog.pull import acknowledge_notices, changes_page
+from changelog.pull import changes_page
 from schema import wire
 from syncserver.auth import Principal
 from syncserver.errors import DeviceTaken, InvalidRequest
@@ -27,21 +26,18 @@ async def pull(
             cursor = decode_cursor(request.cursor)
         except ValueError as exc:
             raise InvalidRequest(str(exc), {"field": "cursor"}) from None
-    async with engine.begin() as conn:
-        # Bookkeeping only: after a crash a notice may come again (clients dedupe by id),
-        # so this commit need not wait for the WAL flush. Pushes commit synchronously.
-        await conn.execute(text("SET LOCAL synchronous_commit = off"))
-        device = await devicelog.claim_device(conn, request.device_id, principal.user_id)
-        if device.user_id != principal.user_id:
-            raise DeviceTaken(f"device {request.device_id} belongs to another user")
-        acked = await acknowledge_notices(conn, request.device_id, cursor.notices if cursor else 0)
     async with engine.connect() as conn:
-        conn = await conn.execution_options(isolation_level="REPEATABLE READ")
-        async with conn.begin():
-            page = await changes_page(conn, cursor, request.limit, acked)
-            notices, last_notice, count = await notice_store.for_device(
-                conn, request.device_id, acked, NOTICES_PER_PULL, page.safe
-            )
+        # Three statements, each its own transaction: no BEGIN/COMMIT round trips.
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        acked = await devicelog.claim_for_pull(
+            conn, request.device_id, principal.user_id, cursor.notices if cursor else 0
+        )
+        if acked is None:
+            raise DeviceTaken(f"device {request.device_id} belongs to another user")
+        page = await changes_page(conn, cursor, request.limit, acked)
+        notices, last_notice, count = await notice_store.for_device(
+            conn, request.device_id, acked, NOTICES_PER_PULL, page.safe
+        )
     next_cursor = Cursor(
         page.cursor.after, page.cursor.horizon, acked if last_notice is None else last_notice
     )
