@@ -7,8 +7,8 @@ still to write gets a larger xid; so a page serves only positions below
 change of a transaction that committed while an older one is still running
 waits for the next pull.
 
-Each page is read in one REPEATABLE READ snapshot; PostgreSQL assembles the
-changes as JSON text, which goes to the client without being parsed here.
+Each page is one statement, so one snapshot; PostgreSQL assembles the changes
+as JSON text, which goes to the client without being parsed here.
 """
 
 from __future__ import annotations
