@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schema import wire
 from schema.entities import ENTITIES
+from syncserver.storage.notices import NOTICE_JSON
 
 
 class MergeOp(msgspec.Struct):
@@ -292,15 +293,12 @@ inserted_notices AS (
            to_timestamp(:received_at / 1000.0)
     FROM all_notices ORDER BY seq
     ON CONFLICT (id) DO NOTHING
-    RETURNING seq, id, entity, entity_id, field, winner, loser, detected_at
+    RETURNING seq, id, entity, entity_id, field, status, winner, loser, detected_at, resolution
 )
 SELECT
     (SELECT coalesce(jsonb_object_agg(i.seq::text, ov.version), '{{}}'::jsonb)
      FROM input i JOIN op_versions ov ON ov.pos = i.pos)::text,
-    (SELECT coalesce(json_agg(json_build_object(
-         'id', n.id, 'entity', n.entity, 'entity_id', n.entity_id, 'field', n.field,
-         'status', 'open', 'winner', n.winner, 'loser', n.loser,
-         'detected_at', rfc3339(n.detected_at), 'resolution', NULL) ORDER BY n.seq), '[]')
+    (SELECT coalesce(json_agg({NOTICE_JSON} ORDER BY n.seq), '[]')
      FROM inserted_notices n)::text
 """
 )

@@ -8,7 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schema import wire
 
-_NOTICE_JSON = """
+# A notice as served, from a row of `notices` aliased `n`.
+NOTICE_JSON = """
     json_build_object('id', n.id, 'entity', n.entity, 'entity_id', n.entity_id,
                       'field', n.field, 'status', n.status, 'winner', n.winner,
                       'loser', n.loser, 'detected_at', rfc3339(n.detected_at),
@@ -17,7 +18,7 @@ _NOTICE_JSON = """
 
 _FOR_DEVICE = text(
     f"""
-    SELECT coalesce(json_agg({_NOTICE_JSON} ORDER BY n.seq), '[]')::text, max(n.seq), count(*)
+    SELECT coalesce(json_agg({NOTICE_JSON} ORDER BY n.seq), '[]')::text, max(n.seq), count(*)
     FROM (SELECT * FROM notices WHERE loser_device_id = :device_id AND seq > :after
           AND position < :safe
           ORDER BY seq LIMIT :limit) AS n
@@ -37,7 +38,7 @@ _LIST = text(
     ), n AS (
         SELECT *, row_number() OVER (ORDER BY seq) AS rn FROM page
     )
-    SELECT coalesce(json_agg({_NOTICE_JSON} ORDER BY n.seq) FILTER (WHERE rn <= :limit),
+    SELECT coalesce(json_agg({NOTICE_JSON} ORDER BY n.seq) FILTER (WHERE rn <= :limit),
                     '[]')::text,
            max(n.seq) FILTER (WHERE rn <= :limit),
            count(*) > :limit
