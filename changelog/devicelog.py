@@ -30,7 +30,7 @@ _CLAIM = text(
     """
     INSERT INTO devices AS d (device_id, user_id) VALUES (:device_id, :user_id)
     ON CONFLICT (device_id) DO UPDATE SET device_id = d.device_id
-    RETURNING user_id, acked_seq, notices_acked, pg_current_xact_id()::text::bigint
+    RETURNING user_id, acked_seq, pg_current_xact_id()::text::bigint
     """
 )
 
@@ -52,12 +52,7 @@ _STORED_OPS = text(
     "SELECT seq, op FROM device_log WHERE device_id = :device_id AND seq = ANY(:seqs)"
 )
 
-_SET_ACKED = text(
-    """
-    UPDATE devices SET acked_seq = greatest(acked_seq, :acked_seq), last_push_at = now()
-    WHERE device_id = :device_id
-    """
-)
+_RECORD_PUSH = text("UPDATE devices SET last_push_at = now() WHERE device_id = :device_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +60,6 @@ class Device:
     device_id: str
     user_id: str
     acked_seq: int
-    notices_acked: int
     first_position: int  # this transaction's ops take first_position + 1, + 2, ...
 
 
@@ -83,7 +77,7 @@ async def lock_for_push(
 async def claim_device(conn: AsyncConnection, device_id: str, user_id: str) -> Device:
     """The device's row, created for `user_id` if new, locked until the transaction ends."""
     row = (await conn.execute(_CLAIM, {"device_id": device_id, "user_id": user_id})).one()
-    return Device(device_id, row[0], row[1], row[2], row[3] * POSITIONS_PER_TRANSACTION)
+    return Device(device_id, row[0], row[1], row[2] * POSITIONS_PER_TRANSACTION)
 
 
 async def claim_for_pull(
@@ -106,5 +100,7 @@ async def stored_ops(conn: AsyncConnection, device_id: str, seqs: list[int]) -> 
     return {seq: op for seq, op in rows}
 
 
-async def set_acked(conn: AsyncConnection, device_id: str, acked_seq: int) -> None:
-    await conn.execute(_SET_ACKED, {"device_id": device_id, "acked_seq": acked_seq})
+async def record_push(conn: AsyncConnection, device_id: str) -> None:
+    """Note a push that appended nothing (all duplicates). A push that appends ops
+    acknowledges them in the merge statement (syncserver/storage/merge.py)."""
+    await conn.execute(_RECORD_PUSH, {"device_id": device_id})

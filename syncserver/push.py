@@ -178,9 +178,11 @@ async def push(
     ops = sorted(request.ops, key=lambda op: op.seq)
     checked = {op.seq: check_op(op) for op in ops}
     written = sorted(
-        (c.entity, c.entity_id)
-        for c in {(c.entity, c.entity_id): c for c in checked.values()}.values()
-        if c.error is None and c.entity is not None and c.entity_id is not None
+        {
+            (c.entity, c.entity_id)
+            for c in checked.values()
+            if c.error is None and c.entity is not None and c.entity_id is not None
+        }
     )
     device_id = request.device_id
     async with engine.begin() as conn:
@@ -203,7 +205,7 @@ async def push(
                 device.first_position,
             )
         else:
-            await devicelog.set_acked(conn, device_id, device.acked_seq)  # last_push_at
+            await devicelog.record_push(conn, device_id)
         acked = new[-1].seq if new else device.acked_seq
     all_results = sorted(duplicates + results, key=lambda r: r.seq)
     return wire.PushResponse(
