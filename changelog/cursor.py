@@ -1,11 +1,13 @@
-"""Pull cursors: opaque to clients, `v1.<after>.<horizon>.<notices>` inside.
+"""Pull cursors: opaque to clients; inside, `v1.<after>.<horizon>.<notices>[.<held>]`.
 
 - after: the commit position of the last change delivered;
 - horizon: the commit position when the sync began from a null cursor. A
   deleted entity at or below it was never delivered, so it is not sent as
   `removed`;
 - notices: the highest notice sequence delivered with this page; presenting
-  the cursor acknowledges them.
+  the cursor acknowledges them;
+- held (technicians and service providers only): the `pull_sets` row listing
+  what the device holds after this page (changelog/restricted.py).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_FORMAT = re.compile(r"^v1\.(\d{1,19})\.(\d{1,19})\.(\d{1,19})$")
+_FORMAT = re.compile(r"^v1\.(\d{1,19})\.(\d{1,19})\.(\d{1,19})(?:\.(\d{1,19}))?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,16 +23,19 @@ class Cursor:
     after: int = 0
     horizon: int = 0
     notices: int = 0
+    held: int | None = None
 
     def encode(self) -> str:
-        return f"v1.{self.after}.{self.horizon}.{self.notices}"
+        held = "" if self.held is None else f".{self.held}"
+        return f"v1.{self.after}.{self.horizon}.{self.notices}{held}"
 
 
 def decode_cursor(value: str) -> Cursor:
     match = _FORMAT.match(value)
     if not match:
         raise ValueError("cursor is not one this server issued")
-    after, horizon, notices = (int(g) for g in match.groups())
-    if max(after, horizon, notices) >= 2**63:
+    after, horizon, notices = (int(g) for g in match.groups()[:3])
+    held = None if match.group(4) is None else int(match.group(4))
+    if max(after, horizon, notices, held or 0) >= 2**63:
         raise ValueError("cursor is not one this server issued")
-    return Cursor(after, horizon, notices)
+    return Cursor(after, horizon, notices, held)

@@ -1,15 +1,21 @@
-"""Pull (PROTOCOL.md section 6): device ownership, notice acknowledgement, one page."""
+"""Pull (PROTOCOL.md section 6): device ownership, notice acknowledgement, one page.
+
+Admins and dispatchers page through every change (changelog/pull.py);
+technicians and service providers through what they see (changelog/restricted.py).
+"""
 
 from __future__ import annotations
 
 import msgspec
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from changelog import devicelog
 from changelog.cursor import Cursor, decode_cursor
 from changelog.hlc import wall_ms
-from changelog.pull import changes_page
+from changelog.pull import ChangesPage, changes_page
+from changelog.restricted import restricted_page
 from schema import wire
+from schema.visibility import SEES_EVERYTHING, areas_of
 from syncserver.auth import Principal
 from syncserver.errors import DeviceTaken, InvalidRequest
 from syncserver.storage import notices as notice_store
@@ -34,12 +40,15 @@ async def pull(
         )
         if acked is None:
             raise DeviceTaken(f"device {request.device_id} belongs to another user")
-        page = await changes_page(conn, cursor, request.limit, acked)
+        page = await _page(conn, principal, request, cursor, acked)
         notices, last_notice, count = await notice_store.for_device(
             conn, request.device_id, acked, NOTICES_PER_PULL, page.safe
         )
     next_cursor = Cursor(
-        page.cursor.after, page.cursor.horizon, acked if last_notice is None else last_notice
+        page.cursor.after,
+        page.cursor.horizon,
+        acked if last_notice is None else last_notice,
+        page.cursor.held,
     )
     return wire.PullResponse(
         cursor=next_cursor.encode(),
@@ -47,4 +56,28 @@ async def pull(
         server_time=wall_ms(),
         changes=msgspec.Raw(page.changes_json.encode()),
         notices=notices,
+    )
+
+
+async def _page(
+    conn: AsyncConnection,
+    principal: Principal,
+    request: wire.PullRequest,
+    cursor: Cursor | None,
+    acked: int,
+) -> ChangesPage:
+    if principal.role in SEES_EVERYTHING:
+        if cursor is not None and cursor.held is not None:
+            # The user saw less when this cursor was issued: send everything again, and
+            # `removed` for what was deleted since (the device may hold it).
+            cursor = Cursor(0, cursor.after, cursor.notices)
+        return await changes_page(conn, cursor, request.limit, acked)
+    return await restricted_page(
+        conn,
+        device_id=request.device_id,
+        user_id=principal.user_id,
+        areas=areas_of(principal.role, principal.service_areas),
+        cursor=cursor,
+        limit=request.limit,
+        notices_acked=acked,
     )

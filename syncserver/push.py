@@ -16,6 +16,8 @@ from changelog.hlc import too_far_ahead, wall_ms
 from schema import wire
 from schema.entities import ENTITIES, TECHNICIAN_ROLES
 from schema.ops import CheckedOp, check_op, op_from_text
+from schema.rights import JobScope, Writer, write_problem
+from schema.visibility import SEES_EVERYTHING
 from syncserver.auth import Principal
 from syncserver.errors import ClockAhead, DeviceTaken, SeqGap, SeqReused
 from syncserver.storage import projection
@@ -107,13 +109,44 @@ def _reference_problem(
     return None
 
 
+def _job_of(c: CheckedOp) -> str | None:
+    """The job an op works on: the job itself, or the job of a note or photo."""
+    if c.entity == "job":
+        return c.entity_id
+    job_id = c.fields.get("job_id")
+    return job_id if isinstance(job_id, str) else None
+
+
+def _rights_problem(c: CheckedOp, writer: Writer, jobs: dict[str, JobScope]) -> wire.OpError | None:
+    assert c.entity is not None and c.action is not None
+    job_id = _job_of(c)
+    reason = write_problem(
+        writer, c.entity, c.action, c.fields, None if job_id is None else jobs.get(job_id)
+    )
+    return None if reason is None else wire.OpError("forbidden", reason)
+
+
 def _merge_ops(
-    checked: list[CheckedOp], known: dict[Key, str | None], technicians: set[str], first: int
+    checked: list[CheckedOp],
+    known: dict[Key, str | None],
+    technicians: set[str],
+    first: int,
+    writer: Writer,
+    jobs: dict[str, JobScope],
 ) -> list[MergeOp]:
-    """Each op with its position and final verdict, checked in seq order."""
+    """Each op with its position and final verdict, checked in seq order.
+
+    A technician or service provider learns `forbidden` before `not_found`, so that
+    pushes cannot probe for entities they may not see.
+    """
     ops = []
+    restricted = writer.role not in SEES_EVERYTHING
     for offset, c in enumerate(checked, start=1):
-        error = c.error or _reference_problem(c, known, technicians)
+        error = c.error
+        if error is None and restricted:
+            error = _rights_problem(c, writer, jobs)
+        if error is None:
+            error = _reference_problem(c, known, technicians)
         if error is None:
             key = (c.entity or "", c.entity_id or "")
             if key not in known or "customer_id" in c.fields:
@@ -149,7 +182,13 @@ async def _append_and_merge(
     # Entities are never removed (deletion is a field): what exists now exists at commit.
     known = await projection.existing(conn, keys)
     technicians = await user_store.active_with_roles(conn, user_ids, TECHNICIAN_ROLES)
-    ops = _merge_ops(checked, known, technicians, first_position)
+    writer = Writer(principal.user_id, principal.role, principal.service_areas)
+    jobs: dict[str, JobScope] = {}
+    if writer.role not in SEES_EVERYTHING:
+        jobs = await projection.job_scopes(
+            conn, (job_id for c in checked if c.error is None and (job_id := _job_of(c)))
+        )
+    ops = _merge_ops(checked, known, technicians, first_position, writer, jobs)
     merged = await merge_batch(
         conn, device_id=device_id, user_id=principal.user_id, received_at=now, ops=ops
     )

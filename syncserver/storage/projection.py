@@ -8,6 +8,8 @@ import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from schema.rights import JobScope
+
 _EXISTING = text(
     """
     SELECT e.entity, e.id, e.data ->> 'customer_id'
@@ -16,23 +18,17 @@ _EXISTING = text(
     """
 )
 
-_GET = text("SELECT data::text FROM entities WHERE entity = :entity AND id = :id")
-
-_PAGE = text(
+_JOB_SCOPES = text(
     """
-    WITH page AS (
-        SELECT id, data FROM entities
-        WHERE entity = :entity AND NOT deleted AND id > :after
-        ORDER BY id LIMIT :limit + 1
-    ), numbered AS (
-        SELECT *, row_number() OVER (ORDER BY id) AS n FROM page
-    )
-    SELECT coalesce(json_agg(data ORDER BY id) FILTER (WHERE n <= :limit), '[]')::text,
-           max(id) FILTER (WHERE n <= :limit),
-           count(*) > :limit
-    FROM numbered
+    SELECT j.id, j.data ->> 'technician_id', l.data ->> 'service_area'
+    FROM entities j
+    LEFT JOIN entities l
+           ON l.entity = 'location' AND l.id = j.data ->> 'location_id' AND NOT l.deleted
+    WHERE j.entity = 'job' AND j.id = ANY (CAST(:ids AS text[]))
     """
 )
+
+_GET = text("SELECT data::text FROM entities WHERE entity = :entity AND id = :id")
 
 
 async def existing(
@@ -46,16 +42,15 @@ async def existing(
     return {(entity, entity_id): customer for entity, entity_id, customer in result}
 
 
+async def job_scopes(conn: AsyncConnection, job_ids: Iterable[str]) -> dict[str, JobScope]:
+    """Who may work on each of these jobs (deleted or not); absent jobs are left out."""
+    ids = sorted(set(job_ids))
+    if not ids:
+        return {}
+    result = await conn.execute(_JOB_SCOPES, {"ids": ids})
+    return {job_id: JobScope(technician, area) for job_id, technician, area in result}
+
+
 async def get_document(conn: AsyncConnection, entity: str, entity_id: str) -> str | None:
     """The served JSON text of one entity, deleted or not; None if it never existed."""
     return (await conn.execute(_GET, {"entity": entity, "id": entity_id})).scalar()
-
-
-async def page_documents(
-    conn: AsyncConnection, entity: str, after: str, limit: int
-) -> tuple[str, str | None]:
-    """A JSON array of live entities with id > after, and the next page's cursor (or None)."""
-    items, last, more = (
-        await conn.execute(_PAGE, {"entity": entity, "after": after, "limit": limit})
-    ).one()
-    return items, last if more else None

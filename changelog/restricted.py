@@ -1,0 +1,142 @@
+"""Pull for technicians and service providers: changes within what the user sees.
+
+What a user sees changes without the entities changing: a job is assigned to
+them, moves into their area, or their areas change. So the server keeps, per
+device, the set of entities it holds (`pull_sets`; the cursor names it). A page
+compares that set with what the user sees now (schema/visibility.py):
+
+- seen now, not held: sent whole (it entered the user's view);
+- held, not seen now (deleted, or out of view): sent as `removed`;
+- held and seen, with a version after the cursor: sent whole (it changed).
+
+Candidates go out oldest version first, below the same `safe` bound as every
+pull (changelog/pull.py), so a page is a prefix of them and the cursor's
+`after` never passes a change not yet delivered. When a page enters or removes
+anything, or the request presented no set, the statement stores the device's
+new set and the cursor names it;
+the set the request presented stays until a later cursor is presented, so a
+retried pull (its answer lost) finds the same set again.
+
+A cursor without a set (issued while the user saw everything) or naming a set
+that is gone is read conservatively: the device may hold every entity that is
+not deleted or changed after the cursor, so each of those it may not see now
+is sent as `removed`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from changelog.cursor import Cursor
+from changelog.devicelog import POSITIONS_PER_TRANSACTION
+from changelog.pull import ChangesPage
+from schema.visibility import VISIBLE_CTES
+
+_PAGE = text(
+    f"""
+    WITH
+    bound AS (
+        SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+               * :per_transaction AS safe
+    ),
+    {VISIBLE_CTES},
+    visible AS (
+        SELECT e.entity, e.id, e.version, e.change
+        FROM visible_keys v JOIN entities e ON e.entity = v.entity AND e.id = v.id
+        WHERE NOT e.deleted
+    ),
+    presented AS (
+        SELECT s.entities, s.ids FROM pull_sets s
+        WHERE s.id = CAST(:held AS bigint) AND s.device_id = :device_id
+    ),
+    held AS (
+        SELECT m.entity, m.id
+        FROM presented p, unnest(p.entities, p.ids) AS m(entity, id)
+        UNION ALL
+        SELECT e.entity, e.id FROM entities e
+        WHERE :resumed AND NOT EXISTS (SELECT 1 FROM presented)
+          AND (NOT e.deleted OR e.version > :after)
+    ),
+    candidates AS (
+        SELECT v.entity, v.id, v.version, v.change, h.id IS NULL AS entering, false AS removed
+        FROM visible v LEFT JOIN held h ON h.entity = v.entity AND h.id = v.id
+        WHERE h.id IS NULL OR v.version > :after
+        UNION ALL
+        SELECT h.entity, h.id, e.version,
+               json_build_object('entity', h.entity, 'id', h.id, 'removed', true)::text,
+               false, true
+        FROM held h
+        JOIN entities e ON e.entity = h.entity AND e.id = h.id
+        LEFT JOIN visible v ON v.entity = h.entity AND v.id = h.id
+        WHERE v.id IS NULL
+    ),
+    page AS (
+        SELECT * FROM candidates
+        WHERE version < (SELECT safe FROM bound)
+        ORDER BY version
+        LIMIT :limit + 1
+    ),
+    delivered AS (
+        SELECT * FROM page ORDER BY version LIMIT :limit
+    ),
+    new_set AS (
+        INSERT INTO pull_sets (device_id, entities, ids)
+        SELECT :device_id, coalesce(array_agg(k.entity), '{{}}'), coalesce(array_agg(k.id), '{{}}')
+        FROM ((SELECT entity, id FROM held
+               EXCEPT SELECT entity, id FROM delivered WHERE removed)
+              UNION SELECT entity, id FROM delivered WHERE entering) AS k
+        HAVING EXISTS (SELECT 1 FROM delivered WHERE entering OR removed)
+            OR NOT EXISTS (SELECT 1 FROM presented)
+        RETURNING id
+    ),
+    pruned AS (
+        DELETE FROM pull_sets
+        WHERE device_id = :device_id AND id < CAST(:held AS bigint)
+    )
+    SELECT '[' || coalesce(string_agg(d.change, ',' ORDER BY d.version), '') || ']',
+           max(d.version),
+           (SELECT count(*) FROM page) > :limit,
+           (SELECT safe FROM bound),
+           coalesce((SELECT id FROM new_set),
+                    (SELECT CAST(:held AS bigint) WHERE EXISTS (SELECT 1 FROM presented)))
+    FROM delivered d
+    """
+)
+
+
+async def restricted_page(
+    conn: AsyncConnection,
+    *,
+    device_id: str,
+    user_id: str,
+    areas: list[str],
+    cursor: Cursor | None,
+    limit: int,
+    notices_acked: int,
+) -> ChangesPage:
+    """One page of changes within what `user_id` sees, after `cursor` (None: from scratch)."""
+    after = cursor.after if cursor else 0
+    row = (
+        await conn.execute(
+            _PAGE,
+            {
+                "device_id": device_id,
+                "user_id": user_id,
+                "areas": areas,
+                "after": after,
+                "held": cursor.held if cursor else None,
+                "resumed": cursor is not None,
+                "limit": limit,
+                "per_transaction": POSITIONS_PER_TRANSACTION,
+            },
+        )
+    ).one()
+    changes_json, last, has_more, safe, held = row
+    notices = cursor.notices if cursor else notices_acked
+    return ChangesPage(
+        changes_json,
+        Cursor(after if last is None else max(after, int(last)), 0, notices, held),
+        bool(has_more),
+        int(safe),
+    )
