@@ -36,8 +36,16 @@ def prepare(url: str, token: str) -> None:
     r.raise_for_status()
 
 
-def run(url: str, token: str, streams: list[DeviceStream], clients: int = 8) -> dict[str, Any]:
-    """Push every stream; each client owns every `clients`-th device, sent in log order."""
+def run(
+    url: str,
+    token: str,
+    streams: list[DeviceStream],
+    clients: int = 8,
+    device_tokens: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Push every stream; each client owns every `clients`-th device, sent in log order.
+
+    Every device pushes with `token`, or with its own from `device_tokens`."""
     bodies = {
         s.device_id: [msgspec.json.encode({"device_id": s.device_id, "ops": b}) for b in s.batches]
         for s in streams
@@ -48,7 +56,8 @@ def run(url: str, token: str, streams: list[DeviceStream], clients: int = 8) -> 
 
     def client(i: int) -> None:
         mine = [s.device_id for s in streams[i::clients]]
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        auth = {d: {"Authorization": f"Bearer {(device_tokens or {}).get(d, token)}"} for d in mine}
+        headers = {"Content-Type": "application/json"}
         with httpx.Client(base_url=url, timeout=60, headers=headers) as http:
             rounds = max(len(bodies[d]) for d in mine) if mine else 0
             for r in range(rounds):
@@ -56,7 +65,7 @@ def run(url: str, token: str, streams: list[DeviceStream], clients: int = 8) -> 
                     if r >= len(bodies[d]):
                         continue
                     start = time.perf_counter()
-                    resp = http.post("/sync/push", content=bodies[d][r])
+                    resp = http.post("/sync/push", content=bodies[d][r], headers=auth[d])
                     elapsed = time.perf_counter() - start
                     with lock:
                         latencies.append(elapsed)

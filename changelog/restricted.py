@@ -63,11 +63,13 @@ _PAGE = text(
         FROM visible v LEFT JOIN held h ON h.entity = v.entity AND h.id = v.id
         WHERE h.id IS NULL OR v.version > :after
         UNION ALL
-        SELECT h.entity, h.id, e.version,
+        -- The version by key lookup: a join would let the planner push the page's
+        -- `version < safe` down into a range scan of every entity.
+        SELECT h.entity, h.id,
+               (SELECT e.version FROM entities e WHERE e.entity = h.entity AND e.id = h.id),
                json_build_object('entity', h.entity, 'id', h.id, 'removed', true)::text,
                false, true
         FROM held h
-        JOIN entities e ON e.entity = h.entity AND e.id = h.id
         LEFT JOIN visible v ON v.entity = h.entity AND v.id = h.id
         WHERE v.id IS NULL
     ),

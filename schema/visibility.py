@@ -14,7 +14,6 @@ for a technician, whose `service_areas` mean nothing).
 from __future__ import annotations
 
 SEES_EVERYTHING = ("admin", "dispatcher")
-FIELD_ROLES = ("technician", "service_provider")
 
 
 def areas_of(role: str, service_areas: tuple[str, ...]) -> list[str]:

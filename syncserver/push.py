@@ -180,14 +180,9 @@ async def _append_and_merge(
 ) -> tuple[list[wire.OpResult], list[wire.Notice]]:
     keys, user_ids = _wanted_keys(checked)
     # Entities are never removed (deletion is a field): what exists now exists at commit.
-    known = await projection.existing(conn, keys)
+    known, jobs = await projection.existing(conn, keys)
     technicians = await user_store.active_with_roles(conn, user_ids, TECHNICIAN_ROLES)
     writer = Writer(principal.user_id, principal.role, principal.service_areas)
-    jobs: dict[str, JobScope] = {}
-    if writer.role not in SEES_EVERYTHING:
-        jobs = await projection.job_scopes(
-            conn, (job_id for c in checked if c.error is None and (job_id := _job_of(c)))
-        )
     ops = _merge_ops(checked, known, technicians, first_position, writer, jobs)
     merged = await merge_batch(
         conn, device_id=device_id, user_id=principal.user_id, received_at=now, ops=ops

@@ -6,6 +6,10 @@ CREATE INDEX entities_location_id_idx ON entities ((data ->> 'location_id'))
     WHERE entity = 'job';
 CREATE INDEX entities_service_area_idx ON entities ((data ->> 'service_area'))
     WHERE entity = 'location';
+-- A customer's contacts on their own: within entities_customer_id_idx they need a
+-- second condition, and the planner then ANDs in a scan of every contact's key.
+CREATE INDEX entities_contact_customer_idx ON entities ((data ->> 'customer_id'))
+    WHERE entity = 'contact';
 
 -- What a device of a technician or service provider holds: the entities its pulls
 -- delivered and have not since removed. A pull cursor names one of these sets; the

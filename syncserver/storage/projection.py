@@ -12,19 +12,13 @@ from schema.rights import JobScope
 
 _EXISTING = text(
     """
-    SELECT e.entity, e.id, e.data ->> 'customer_id'
+    SELECT e.entity, e.id, e.data ->> 'customer_id',
+           e.data ->> 'technician_id', l.data ->> 'service_area'
     FROM jsonb_to_recordset(CAST(:keys AS jsonb)) AS k(entity text, id text)
     JOIN entities e ON e.entity = k.entity AND e.id = k.id
-    """
-)
-
-_JOB_SCOPES = text(
-    """
-    SELECT j.id, j.data ->> 'technician_id', l.data ->> 'service_area'
-    FROM entities j
     LEFT JOIN entities l
-           ON l.entity = 'location' AND l.id = j.data ->> 'location_id' AND NOT l.deleted
-    WHERE j.entity = 'job' AND j.id = ANY (CAST(:ids AS text[]))
+           ON e.entity = 'job' AND l.entity = 'location' AND l.id = e.data ->> 'location_id'
+          AND NOT l.deleted
     """
 )
 
@@ -33,22 +27,20 @@ _GET = text("SELECT data::text FROM entities WHERE entity = :entity AND id = :id
 
 async def existing(
     conn: AsyncConnection, keys: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], str | None]:
-    """Which of these entities exist (deleted or not), each with its customer_id."""
+) -> tuple[dict[tuple[str, str], str | None], dict[str, JobScope]]:
+    """Which of these entities exist (deleted or not), each with its customer_id; and
+    for the jobs among them, who may work on them."""
     wanted = [{"entity": entity, "id": entity_id} for entity, entity_id in keys]
     if not wanted:
-        return {}
+        return {}, {}
     result = await conn.execute(_EXISTING, {"keys": msgspec.json.encode(wanted).decode()})
-    return {(entity, entity_id): customer for entity, entity_id, customer in result}
-
-
-async def job_scopes(conn: AsyncConnection, job_ids: Iterable[str]) -> dict[str, JobScope]:
-    """Who may work on each of these jobs (deleted or not); absent jobs are left out."""
-    ids = sorted(set(job_ids))
-    if not ids:
-        return {}
-    result = await conn.execute(_JOB_SCOPES, {"ids": ids})
-    return {job_id: JobScope(technician, area) for job_id, technician, area in result}
+    found: dict[tuple[str, str], str | None] = {}
+    jobs: dict[str, JobScope] = {}
+    for entity, entity_id, customer, technician, area in result:
+        found[(entity, entity_id)] = customer
+        if entity == "job":
+            jobs[entity_id] = JobScope(technician, area)
+    return found, jobs
 
 
 async def get_document(conn: AsyncConnection, entity: str, entity_id: str) -> str | None:
