@@ -11,7 +11,14 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from schema.entities import ID_PATTERN
+from schema.entities import (
+    ID_PATTERN,
+    CustomerType,
+    JobStatus,
+    Priority,
+    ServiceType,
+    Timestamp,
+)
 
 DeviceId = Annotated[str, Meta(min_length=1, max_length=64, pattern=ID_PATTERN)]
 PlainText = Annotated[str, Meta(pattern=r"^[^\x00]*$")]
@@ -158,6 +165,169 @@ class TokenIssued(msgspec.Struct):
 
 class Page(msgspec.Struct):
     items: list[Any]
+    next_cursor: str | None
+
+
+# --- read APIs (query parameters are Structs too: handlers convert into them) --
+
+Limit = Annotated[int, Meta(ge=1, le=500)]
+SearchText = Annotated[str, Meta(max_length=200, pattern=r"^[^\x00]*$")]
+QueryId = Annotated[str, Meta(min_length=1, max_length=64)]
+
+
+class JobQuery(msgspec.Struct, kw_only=True):
+    status: JobStatus | None = None
+    technician_id: QueryId | None = None
+    customer_id: QueryId | None = None
+    service_type: ServiceType | None = None
+    priority: Priority | None = None
+    scheduled_from: Timestamp | None = None  # inclusive
+    scheduled_to: Timestamp | None = None  # exclusive
+    q: SearchText | None = None
+    sort: Literal["scheduled_date", "updated_at", "priority"] = "scheduled_date"
+    include_deleted: bool = False  # admin
+    limit: Limit = 50
+    cursor: str | None = None
+
+
+class CustomerQuery(msgspec.Struct, kw_only=True):
+    q: SearchText | None = None
+    type: CustomerType | None = None
+    include_deleted: bool = False  # admin
+    limit: Limit = 50
+    cursor: str | None = None
+
+
+class PageQuery(msgspec.Struct, kw_only=True):
+    limit: Limit = 50
+    cursor: str | None = None
+
+
+class ConflictQuery(msgspec.Struct, kw_only=True):
+    status: Literal["open", "resolved"] | None = None
+    entity: str | None = None
+    entity_id: str | None = None
+    field: str | None = None
+    device_id: str | None = None  # either side
+    user_id: str | None = None  # either side
+    since: Timestamp | None = None  # detected at or after
+    limit: Limit = 50
+    cursor: str | None = None
+
+
+class Job(msgspec.Struct):
+    id: str
+    job_number: str | None
+    title: str
+    description: str | None
+    status: JobStatus
+    service_type: ServiceType
+    priority: Priority
+    scheduled_date: str | None
+    completed_date: str | None
+    customer_id: str
+    location_id: str | None
+    technician_id: str | None
+    version: int
+    deleted: bool
+    created_at: str
+    updated_at: str
+
+
+class JobPage(msgspec.Struct):
+    items: list[Job]
+    next_cursor: str | None
+
+
+class FieldMeta(msgspec.Struct):
+    device_id: str
+    user_id: str
+    ts: int
+    tc: int
+    version: int
+
+
+class JobDetail(Job):
+    customer: dict[str, Any] | None
+    location: dict[str, Any] | None
+    notes: list[dict[str, Any]]
+    photos: list[dict[str, Any]]
+    fields_meta: dict[str, FieldMeta]
+
+
+class HistoryItem(msgspec.Struct):
+    device_id: str
+    user_id: str
+    seq: int
+    action: str | None
+    fields: dict[str, Any] | None
+    status: Literal["applied", "rejected"]
+    error: OpError | None
+    lost_fields: list[str]
+    version: int | None
+    received_at: str
+
+
+class HistoryPage(msgspec.Struct):
+    items: list[HistoryItem]
+    next_cursor: str | None
+
+
+class Customer(msgspec.Struct):
+    id: str
+    name: str
+    email: str | None
+    phone: str | None
+    type: CustomerType
+    version: int
+    deleted: bool
+    created_at: str
+    updated_at: str
+
+
+class CustomerPage(msgspec.Struct):
+    items: list[Customer]
+    next_cursor: str | None
+
+
+class CustomerDetail(Customer):
+    locations: list[dict[str, Any]]
+    contacts: list[dict[str, Any]]
+    jobs: list[Job]
+
+
+class Device(msgspec.Struct):
+    device_id: str
+    user_id: str
+    acked_seq: int
+    last_push_at: str | None
+    last_pull_at: str | None
+
+
+class DevicePage(msgspec.Struct):
+    items: list[Device]
+    next_cursor: str | None
+
+
+class NoticePage(msgspec.Struct):
+    items: list[Notice]
+    next_cursor: str | None
+
+
+class ConflictSummary(msgspec.Struct):
+    by_entity: dict[str, int]
+    by_field: dict[str, int]
+    by_status: dict[str, int]
+    by_day: dict[str, int]  # YYYY-MM-DD (UTC) of detected_at
+
+
+class Resolve(msgspec.Struct, forbid_unknown_fields=True):
+    action: Literal["keep_winner", "apply_loser", "set"]
+    value: Any = UNSET  # required for `set`
+
+
+class UserPage(msgspec.Struct):
+    items: list[User]
     next_cursor: str | None
 
 

@@ -26,6 +26,7 @@ class Endpoint:
     handler: Handler
     summary: str
     request: Any = None
+    query: Any = None  # a Struct of query parameters
     response: Any = None
     status: int = 200
     auth: bool = True
@@ -59,7 +60,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         status=201,
     ),
     Endpoint(
-        "GET", "/api/users", users.list_users, "List users (admin, dispatcher)", response=wire.Page
+        "GET",
+        "/api/users",
+        users.list_users,
+        "List users (admin, dispatcher)",
+        query=wire.PageQuery,
+        response=wire.UserPage,
     ),
     Endpoint(
         "PATCH",
@@ -81,36 +87,99 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "DELETE", "/api/tokens/{token_id}", users.revoke_token, "Revoke a token (admin)", status=204
     ),
-    Endpoint("GET", "/api/jobs", reads.list_jobs, "List jobs", response=wire.Page),
+    Endpoint(
+        "GET",
+        "/api/jobs",
+        reads.list_jobs,
+        "List jobs, filtered and sorted",
+        query=wire.JobQuery,
+        response=wire.JobPage,
+    ),
     Endpoint(
         "GET",
         "/api/jobs/{job_id}",
         reads.get_job,
-        "One job with its related entities",
-        response=dict[str, Any],
+        "One job with its customer, location, notes, photos and field metadata",
+        response=wire.JobDetail,
+    ),
+    Endpoint(
+        "GET",
+        "/api/jobs/{job_id}/history",
+        reads.job_history,
+        "Every op that touched the job, in commit order",
+        query=wire.PageQuery,
+        response=wire.HistoryPage,
+    ),
+    Endpoint(
+        "GET",
+        "/api/customers",
+        reads.list_customers,
+        "List customers by name",
+        query=wire.CustomerQuery,
+        response=wire.CustomerPage,
     ),
     Endpoint(
         "GET",
         "/api/customers/{customer_id}",
         reads.get_customer,
-        "One customer",
-        response=dict[str, Any],
+        "One customer with its locations, contacts and jobs",
+        response=wire.CustomerDetail,
+    ),
+    Endpoint(
+        "GET",
+        "/api/devices",
+        reads.list_devices,
+        "Devices and their logs' progress (admin)",
+        query=wire.PageQuery,
+        response=wire.DevicePage,
     ),
     Endpoint(
         "GET",
         "/api/conflicts",
         reads.list_conflicts,
         "Conflict notices (admin)",
-        response=wire.Page,
+        query=wire.ConflictQuery,
+        response=wire.NoticePage,
+    ),
+    Endpoint(
+        "GET",
+        "/api/conflicts/summary",
+        reads.conflicts_summary,
+        "Notice counts by entity, field, status and day (admin)",
+        response=wire.ConflictSummary,
+    ),
+    Endpoint(
+        "GET",
+        "/api/conflicts/{notice_id}",
+        reads.get_conflict,
+        "One conflict notice (admin)",
+        response=wire.Notice,
+    ),
+    Endpoint(
+        "POST",
+        "/api/conflicts/{notice_id}/resolve",
+        reads.resolve_conflict,
+        "Resolve a conflict notice (admin)",
+        request=wire.Resolve,
+        response=wire.Notice,
     ),
 )
 
 _PARAM = re.compile(r"{(\w+)}")
 
 
+def _query_parameters(struct: Any, components: dict[str, Any]) -> list[dict[str, Any]]:
+    """One `in: query` parameter per field of the query Struct."""
+    schema = components[struct.__name__]
+    return [
+        {"name": name, "in": "query", "required": False, "schema": field_schema}
+        for name, field_schema in schema["properties"].items()
+    ]
+
+
 @cache
 def openapi_document() -> dict[str, Any]:
-    types = [t for e in ENDPOINTS for t in (e.request, e.response) if t is not None]
+    types = [t for e in ENDPOINTS for t in (e.request, e.response, e.query) if t is not None]
     types += [wire.ErrorBody, wire.Change]
     schemas, components = msgspec.json.schema_components(
         types, ref_template="#/components/schemas/{name}"
@@ -125,7 +194,8 @@ def openapi_document() -> dict[str, Any]:
             "parameters": [
                 {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
                 for name in _PARAM.findall(e.path)
-            ],
+            ]
+            + (_query_parameters(e.query, components) if e.query is not None else []),
             "responses": {
                 str(e.status): {"description": "success"}
                 | (

@@ -170,7 +170,7 @@ def _merge_ops(
     return ops
 
 
-async def _append_and_merge(
+async def append_and_merge(
     conn: AsyncConnection,
     principal: Principal,
     device_id: str,
@@ -230,7 +230,7 @@ async def push(
         results: list[wire.OpResult] = []
         conflicts: list[wire.Notice] = []
         if new:
-            results, conflicts = await _append_and_merge(
+            results, conflicts = await append_and_merge(
                 conn,
                 principal,
                 device_id,

@@ -4,7 +4,8 @@ Replays the logs in position order through the same SQL merge the push path
 uses, with the positions, receive times and verdicts recorded in the logs.
 Positions follow commit order for every entity and device (pushes that share
 one are serialized before they get their xid), so the result equals what was
-served before. Job numbers are kept: they are identities, not projections.
+served before. Job numbers and notice resolutions are kept: they are
+identities and decisions, not projections.
 Consecutive ops of one device received together are replayed as one batch,
 as they were pushed. Runs in one transaction that locks out pushes; a
 failure leaves everything as it was.
@@ -24,9 +25,19 @@ from syncserver.storage.merge import MergeOp, merge_batch
 
 CHUNK = 5000
 
+# Resolutions are decisions, not projections: they are kept by notice id (a
+# notice's id derives from its losing write, so replay gives it the same id), and
+# the ops that carried them out are in the server's device log like any other.
 _RESET = """
     LOCK TABLE device_log, entities, notices IN EXCLUSIVE MODE;
+    CREATE TEMP TABLE kept_resolutions ON COMMIT DROP AS
+        SELECT id, status, resolution FROM notices WHERE status = 'resolved';
     TRUNCATE entities, notices;
+"""
+
+_RESTORE = """
+    UPDATE notices n SET status = k.status, resolution = k.resolution
+    FROM kept_resolutions k WHERE n.id = k.id;
 """
 
 _LOG = text(
@@ -108,6 +119,7 @@ async def rebuild(engine: AsyncEngine) -> RebuildStats:
     async with engine.begin() as conn:
         await conn.exec_driver_sql(_RESET)
         ops = await _replay(conn)
+        await conn.exec_driver_sql(_RESTORE)
         entities = (await conn.execute(text("SELECT count(*) FROM entities"))).scalar_one()
         notices = (await conn.execute(text("SELECT count(*) FROM notices"))).scalar_one()
     return RebuildStats(ops=ops, entities=int(entities), notices=int(notices))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
@@ -9,6 +11,8 @@ from starlette.responses import Response
 from syncserver.auth import Principal, bearer
 from syncserver.errors import InvalidRequest
 from syncserver.state import ServerState
+
+Q = TypeVar("Q", bound=msgspec.Struct)
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
@@ -33,13 +37,13 @@ def limit_param(request: Request, default: int = DEFAULT_LIMIT, maximum: int = M
     return int(raw)
 
 
-def int_cursor(request: Request) -> int:
-    raw = request.query_params.get("cursor")
-    if not raw:
-        return 0
-    if not raw.isdigit() or len(raw) > 18:
-        raise InvalidRequest("cursor is not one this server issued", {"field": "cursor"})
-    return int(raw)
+def query(request: Request, type_: type[Q]) -> Q:
+    """The query string converted into its Struct; empty parameters count as absent."""
+    params = {name: value for name, value in request.query_params.items() if value != ""}
+    try:
+        return msgspec.convert(params, type_, strict=False)
+    except msgspec.ValidationError as exc:
+        raise InvalidRequest(str(exc).replace("$.", "query parameter ")) from None
 
 
 def raw_json(text: str, status: int = 200) -> Response:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -25,27 +27,6 @@ _FOR_DEVICE = text(
     """
 )
 
-_LIST = text(
-    f"""
-    WITH page AS (
-        SELECT * FROM notices
-        WHERE seq > :after
-          AND (CAST(:status AS text) IS NULL OR status = :status)
-          AND (CAST(:entity AS text) IS NULL OR entity = :entity)
-          AND (CAST(:entity_id AS text) IS NULL OR entity_id = :entity_id)
-          AND (CAST(:field AS text) IS NULL OR field = :field)
-        ORDER BY seq LIMIT :limit + 1
-    ), n AS (
-        SELECT *, row_number() OVER (ORDER BY seq) AS rn FROM page
-    )
-    SELECT coalesce(json_agg({NOTICE_JSON} ORDER BY n.seq) FILTER (WHERE rn <= :limit),
-                    '[]')::text,
-           max(n.seq) FILTER (WHERE rn <= :limit),
-           count(*) > :limit
-    FROM n
-    """
-)
-
 _notices = msgspec.json.Decoder(list[wire.Notice])
 
 
@@ -62,28 +43,89 @@ async def for_device(
     return _notices.decode(row[0]), row[1], row[2]
 
 
+_FILTERS = {
+    "status": "n.status = :status",
+    "entity": "n.entity = :entity",
+    "entity_id": "n.entity_id = :entity_id",
+    "field": "n.field = :field",
+    "device_id": "(n.winner_device_id = :device_id OR n.loser_device_id = :device_id)",
+    "user_id": "(n.winner_user_id = :user_id OR n.loser_user_id = :user_id)",
+    "since": "n.detected_at >= :since",
+}
+
+
 async def page(
-    conn: AsyncConnection,
-    *,
-    after: int,
-    limit: int,
-    status: str | None = None,
-    entity: str | None = None,
-    entity_id: str | None = None,
-    field: str | None = None,
+    conn: AsyncConnection, filters: dict[str, object], after: int, limit: int
 ) -> tuple[str, str | None]:
-    """A JSON array of notices matching the filters, oldest first, and the next cursor."""
-    items, last, more = (
-        await conn.execute(
-            _LIST,
-            {
-                "after": after,
-                "limit": limit,
-                "status": status,
-                "entity": entity,
-                "entity_id": entity_id,
-                "field": field,
-            },
+    """A JSON array of notices matching the filters (those not None), oldest first, and
+    the next cursor. Each combination of filters is its own statement, with its own plan."""
+    present = {name: value for name, value in filters.items() if value is not None}
+    where = " AND ".join(["n.seq > :after", *(_FILTERS[name] for name in present)])
+    statement = text(
+        f"""
+        WITH page AS (
+            SELECT n.*, row_number() OVER (ORDER BY n.seq) AS rn
+            FROM (SELECT * FROM notices n WHERE {where} ORDER BY n.seq LIMIT :limit + 1) AS n
         )
+        SELECT coalesce(json_agg({NOTICE_JSON} ORDER BY n.seq) FILTER (WHERE rn <= :limit),
+                        '[]')::text,
+               max(n.seq) FILTER (WHERE rn <= :limit),
+               count(*) > :limit
+        FROM page n
+        """
+    )
+    items, last, more = (
+        await conn.execute(statement, {"after": after, "limit": limit, **present})
     ).one()
     return items, str(last) if more else None
+
+
+_ONE = text(f"SELECT {NOTICE_JSON}::text FROM notices n WHERE n.id = :id")
+
+_SUMMARY = text(
+    """
+    SELECT json_build_object(
+        'by_entity', (SELECT coalesce(json_object_agg(entity, c), '{}')
+                      FROM (SELECT entity, count(*) AS c FROM notices GROUP BY entity) x),
+        'by_field', (SELECT coalesce(json_object_agg(field, c), '{}')
+                     FROM (SELECT field, count(*) AS c FROM notices GROUP BY field) x),
+        'by_status', (SELECT coalesce(json_object_agg(status, c), '{}')
+                      FROM (SELECT status, count(*) AS c FROM notices GROUP BY status) x),
+        'by_day', (SELECT coalesce(json_object_agg(day, c ORDER BY day), '{}')
+                   FROM (SELECT to_char(detected_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
+                                count(*) AS c
+                         FROM notices GROUP BY 1) x)
+    )::text
+    """
+)
+
+_LOCK_ONE = text("SELECT n.status, n.entity, n.entity_id, n.field, n.winner, n.loser "
+                 "FROM notices n WHERE n.id = :id FOR UPDATE")  # fmt: skip
+
+_RESOLVE = text(
+    """
+    UPDATE notices SET status = 'resolved', resolution = CAST(:resolution AS jsonb)
+    WHERE id = :id AND status = 'open'
+    """
+)
+
+
+async def get(conn: AsyncConnection, notice_id: str) -> str | None:
+    return (await conn.execute(_ONE, {"id": notice_id})).scalar()
+
+
+async def summary(conn: AsyncConnection) -> str:
+    """Counts by entity, field, status and day (UTC), as JSON text."""
+    return str((await conn.execute(_SUMMARY)).scalar())
+
+
+async def lock_open(conn: AsyncConnection, notice_id: str) -> Any | None:
+    """The notice's row (status, entity, entity_id, field, winner, loser), locked until
+    the transaction ends; None if there is no such notice."""
+    return (await conn.execute(_LOCK_ONE, {"id": notice_id})).first()
+
+
+async def mark_resolved(conn: AsyncConnection, notice_id: str, resolution: dict[str, Any]) -> None:
+    await conn.execute(
+        _RESOLVE, {"id": notice_id, "resolution": msgspec.json.encode(resolution).decode()}
+    )

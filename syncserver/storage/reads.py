@@ -10,7 +10,9 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from schema import wire
 from schema.visibility import JOB_VISIBLE, SEES_EVERYTHING, areas_of
+from syncserver.storage import keyset
 
 
 def _children(entity: str, parent: str, visible: str = "true") -> str:
@@ -61,20 +63,13 @@ _CUSTOMER = text(
     """
 )
 
-_JOBS_PAGE = text(
+
+_JOB_EXISTS = text(
     f"""
-    WITH page AS (
-        SELECT p.id, p.data FROM entities p
-        WHERE p.entity = 'job' AND NOT p.deleted AND p.id > :after
-          AND (NOT :restricted OR {JOB_VISIBLE.format(j="p")})
-        ORDER BY p.id LIMIT :limit + 1
-    ), numbered AS (
-        SELECT *, row_number() OVER (ORDER BY id) AS n FROM page
-    )
-    SELECT coalesce(json_agg(data ORDER BY id) FILTER (WHERE n <= :limit), '[]')::text,
-           max(id) FILTER (WHERE n <= :limit),
-           count(*) > :limit
-    FROM numbered
+    SELECT EXISTS (
+        SELECT 1 FROM entities p
+        WHERE p.entity = 'job' AND p.id = :id
+          AND (NOT :restricted OR (NOT p.deleted AND {JOB_VISIBLE.format(j="p")})))
     """
 )
 
@@ -92,17 +87,83 @@ async def job_detail(conn: AsyncConnection, job_id: str, seen_by: dict[str, obje
     return (await conn.execute(_JOB, {"id": job_id, **seen_by})).scalar()
 
 
+async def job_exists(conn: AsyncConnection, job_id: str, seen_by: dict[str, object]) -> bool:
+    """Whether the job exists for this user: any job for admins and dispatchers (deleted
+    too), a live visible one for others."""
+    return bool((await conn.execute(_JOB_EXISTS, {"id": job_id, **seen_by})).scalar())
+
+
 async def customer_detail(
     conn: AsyncConnection, customer_id: str, seen_by: dict[str, object]
 ) -> str | None:
     return (await conn.execute(_CUSTOMER, {"id": customer_id, **seen_by})).scalar()
 
 
-async def jobs_page(
-    conn: AsyncConnection, after: str, limit: int, seen_by: dict[str, object]
+_CUSTOMERS_SEARCH = """NOT EXISTS (
+    SELECT 1 FROM unnest(CAST(:words AS text[])) AS w(word)
+    WHERE strpos(lower(concat_ws(' ', p.data ->> 'name', p.data ->> 'email',
+                                 p.data ->> 'phone')), w.word) = 0)"""
+
+
+def _customers_statement(words: bool, type_: bool, include_deleted: bool, after: bool) -> str:
+    where = ["p.entity = 'customer'"]
+    if not include_deleted:
+        where.append("NOT p.deleted")
+    if type_:
+        where.append("p.data ->> 'type' = :type")
+    if words:
+        where.append(_CUSTOMERS_SEARCH)
+    if after:
+        where.append("(p.data ->> 'name', p.id) > (:key, :after_id)")
+    where.append(f"(NOT :restricted OR {_SEEN_JOB_USES.format(field='customer_id', id='p.id')})")
+    return f"""
+    WITH page AS (
+        SELECT p.id, p.data, p.data ->> 'name' AS k,
+               row_number() OVER (ORDER BY p.data ->> 'name', p.id) AS n
+        FROM (SELECT p.* FROM entities p
+              WHERE {" AND ".join(where)}
+              ORDER BY p.data ->> 'name', p.id
+              LIMIT :limit + 1) AS p
+    )
+    SELECT coalesce(json_agg(data ORDER BY n) FILTER (WHERE n <= :limit), '[]')::text,
+           (SELECT k FROM page WHERE n = :limit), (SELECT id FROM page WHERE n = :limit),
+           count(*) > :limit
+    FROM page
+    """
+
+
+async def customers_page(
+    conn: AsyncConnection,
+    *,
+    words: tuple[str, ...],
+    type_: str | None,
+    include_deleted: bool,
+    limit: int,
+    cursor: str | None,
+    seen_by: dict[str, object],
 ) -> tuple[str, str | None]:
-    """A JSON array of the live jobs with id > after that the user sees, and the next cursor."""
-    items, last, more = (
-        await conn.execute(_JOBS_PAGE, {"after": after, "limit": limit, **seen_by})
-    ).one()
-    return items, last if more else None
+    """A JSON array of customers by name, matching every word, and the next cursor."""
+    params: dict[str, object] = {"limit": limit, "words": list(words), "type": type_, **seen_by}
+    if cursor is not None:
+        params["key"], params["after_id"] = keyset.decode(cursor, str)
+    statement = _customers_statement(
+        bool(words), type_ is not None, include_deleted, cursor is not None
+    )
+    items, key, last_id, more = (await conn.execute(text(statement), params)).one()
+    return items, keyset.encode(str(key), last_id) if more else None
+
+
+_DEVICES = text(
+    """
+    SELECT device_id, user_id, acked_seq, rfc3339(last_push_at), rfc3339(last_pull_at)
+    FROM devices WHERE device_id > :after ORDER BY device_id LIMIT :limit + 1
+    """
+)
+
+
+async def devices_page(
+    conn: AsyncConnection, after: str, limit: int
+) -> tuple[list[wire.Device], str | None]:
+    rows = (await conn.execute(_DEVICES, {"after": after, "limit": limit})).all()
+    items = [wire.Device(*row) for row in rows[:limit]]
+    return items, items[-1].device_id if len(rows) > limit else None

@@ -1,0 +1,31 @@
+"""Keyset cursors for the read APIs' lists: the last row's sort key and id, opaque."""
+
+from __future__ import annotations
+
+import base64
+
+import msgspec
+
+
+class _Key(msgspec.Struct, array_like=True):
+    key: int | str
+    id: str
+
+
+def encode(key: int | str, last_id: str) -> str:
+    return base64.urlsafe_b64encode(msgspec.json.encode(_Key(key, last_id))).decode().rstrip("=")
+
+
+def decode(cursor: str, key_type: type[int] | type[str]) -> tuple[int | str, str]:
+    """Raises ValueError for a cursor this server did not issue."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        decoded = msgspec.json.decode(raw, type=_Key)
+    except (ValueError, msgspec.DecodeError) as exc:
+        raise ValueError("cursor is not one this server issued") from exc
+    key = decoded.key
+    if not isinstance(key, key_type) or (isinstance(key, int) and not -(2**63) <= key < 2**63):
+        raise ValueError("cursor is not one this server issued")
+    if isinstance(key, str) and "\x00" in key or "\x00" in decoded.id:
+        raise ValueError("cursor is not one this server issued")
+    return key, decoded.id
