@@ -6,6 +6,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib import resources
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -44,7 +45,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:
         return _error(404, "not_found", "no such endpoint")
     if exc.status_code == 405:
-        return _error(405, "invalid_request", f"method {request.method} not allowed here")
+        response = _error(405, "invalid_request", f"method {request.method} not allowed here")
+        response.headers.update(exc.headers or {})  # `Allow`, as RFC 9110 asks
+        return response
     return _error(exc.status_code, "invalid_request", str(exc.detail))
 
 
@@ -87,7 +90,8 @@ def create_app(settings: Settings) -> Starlette:
             await engine.dispose()
 
     routes = [Route(e.path, e.handler, methods=[e.method]) for e in ENDPOINTS] + [
-        Route("/openapi.json", _openapi, methods=["GET"])
+        Route("/openapi.json", _openapi, methods=["GET"]),
+        Route("/docs", _docs, methods=["GET"]),
     ]
     return Starlette(
         routes=routes,
@@ -100,6 +104,12 @@ def create_app(settings: Settings) -> Starlette:
             Exception: _internal_error,
         },
     )
+
+
+async def _docs(request: Request) -> Response:
+    """A page that renders /openapi.json (its script is in the page; it loads nothing else)."""
+    page = resources.files("syncserver.static").joinpath("docs.html").read_bytes()
+    return Response(page, media_type="text/html; charset=utf-8")
 
 
 async def _openapi(request: Request) -> Response:

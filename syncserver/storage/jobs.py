@@ -124,11 +124,19 @@ async def page(
 
 _HISTORY = text(
     """
-    SELECT position, device_id, user_id, seq, action, op, status, error, lost_fields,
-           version, rfc3339(received_at)
-    FROM device_log
-    WHERE entity = 'job' AND entity_id = :job_id AND position > :after
-    ORDER BY position
+    SELECT l.position, l.device_id, l.user_id, l.seq, l.action, l.op, l.status, l.error,
+           -- Lost at arrival (an older write), or to a concurrent write, then or later.
+           (SELECT coalesce(jsonb_agg(DISTINCT f ORDER BY f), '[]'::jsonb) FROM (
+                SELECT jsonb_array_elements_text(coalesce(l.lost_fields, '[]'::jsonb)) AS f
+                UNION
+                SELECT n.field FROM notices n
+                WHERE n.entity = 'job' AND n.entity_id = l.entity_id
+                  AND n.loser_device_id = l.device_id
+                  AND CAST(n.loser ->> 'seq' AS bigint) = l.seq) AS lost),
+           l.version, rfc3339(l.received_at)
+    FROM device_log l
+    WHERE l.entity = 'job' AND l.entity_id = :job_id AND l.position > :after
+    ORDER BY l.position
     LIMIT :limit + 1
     """
 )

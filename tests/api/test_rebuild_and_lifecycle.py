@@ -15,7 +15,7 @@ SNAPSHOT_SQL = {
     "entities": "SELECT entity, id, version, deleted, data::text, meta::text, created_at,"
     " updated_at FROM entities ORDER BY entity, id",
     "notices": "SELECT seq, id, entity, entity_id, field, status, winner::text, loser::text,"
-    " position, detected_at FROM notices ORDER BY seq",
+    " position, detected_at, resolution::text FROM notices ORDER BY seq",
     "job_numbers": "SELECT job_id, number FROM job_numbers ORDER BY job_id",
 }
 
@@ -70,8 +70,26 @@ def busy_history(server: ServerProcess) -> None:
     )
 
 
+def resolve_some(server: ServerProcess) -> None:
+    """Resolve notices every way there is: resolutions must survive a rebuild."""
+    api = server.api()
+    notices = api.list_all("/api/conflicts", limit=50)
+    actions = ["apply_loser", "keep_winner", "set"]
+    for i, notice in enumerate(notices):
+        body: dict[str, object] = {"action": actions[i % 3]}
+        if body["action"] == "set":
+            value = {"deleted": True, "title": "Set by an admin"}.get(notice["field"])
+            body = {"action": "keep_winner"} if value is None else body | {"value": value}
+        r = api.post(f"/api/conflicts/{notice['id']}/resolve", body)
+        assert r.status_code == 200, r.text
+    assert any(
+        n["resolution"] and n["resolution"]["op"] for n in api.list_all("/api/conflicts", limit=50)
+    )
+
+
 def test_rebuild_recomputes_exactly_what_was_served(fresh_server: ServerProcess) -> None:
     busy_history(fresh_server)
+    resolve_some(fresh_server)
     pulled_before = fresh_server.api().pull(new_id("r-")).json()["changes"]
     before = snapshot(fresh_server.database_url)
     assert len(before["notices"]) >= 3
