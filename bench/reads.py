@@ -287,8 +287,13 @@ def main() -> None:
     print(f"ingest beside the readers: {pushed.get('ops_per_s')} ops/s")
     print(f"worst list p99: {worst} ms (target < 50 ms)")
     for name, plan in explained.items():
-        scans = [line.strip() for line in plan if "Scan" in line]
-        print(f"plan, {name}: {scans[0] if scans else plan[0]}")
+        scans = [
+            line.strip().removeprefix("->  ").split(" (actual")[0]
+            for line in plan
+            if re.search(r"(Index|Index Only|Seq|Bitmap Index) Scan", line)
+        ]
+        took = next((line for line in plan if "Execution Time" in line), "")
+        print(f"plan, {name}: {'; '.join(scans)} ({took.strip()})")
     path = write_result(
         "reads",
         {
