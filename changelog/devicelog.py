@@ -48,6 +48,15 @@ _CLAIM_FOR_PULL = text(
     """
 )
 
+_CLAIM_FOR_SOCKET = text(
+    """
+    INSERT INTO devices AS d (device_id, user_id) VALUES (:device_id, :user_id)
+    ON CONFLICT (device_id) DO UPDATE SET user_id = d.user_id
+        WHERE d.user_id = excluded.user_id
+    RETURNING 1
+    """
+)
+
 _STORED_OPS = text(
     "SELECT seq, op FROM device_log WHERE device_id = :device_id AND seq = ANY(:seqs)"
 )
@@ -93,6 +102,12 @@ async def claim_for_pull(
         )
     ).first()
     return None if row is None else int(row[0])
+
+
+async def claim_for_socket(conn: AsyncConnection, device_id: str, user_id: str) -> bool:
+    """Claim the device for a realtime socket; False if it belongs to another user."""
+    row = await conn.execute(_CLAIM_FOR_SOCKET, {"device_id": device_id, "user_id": user_id})
+    return row.first() is not None
 
 
 async def stored_ops(conn: AsyncConnection, device_id: str, seqs: list[int]) -> dict[int, str]:

@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from schema import wire
 from schema.migrate import migrate
@@ -24,7 +24,9 @@ from syncserver.codec import respond
 from syncserver.config import Settings
 from syncserver.db import create_engine, database_url
 from syncserver.errors import SyncError
+from syncserver.handlers import realtime as realtime_handlers
 from syncserver.openapi import ENDPOINTS, openapi_document
+from syncserver.realtime import Hub
 from syncserver.state import ServerState
 
 log = logging.getLogger("syncserver")
@@ -75,7 +77,9 @@ def create_app(settings: Settings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        engine = create_engine(database_url(settings), settings.pool_size)
+        url = database_url(settings)
+        engine = create_engine(url, settings.pool_size)
+        hub = Hub(engine, url)
         try:
             await migrate(engine)
             admin_hash, generated = await bootstrap_admin(engine, settings.admin_token)
@@ -85,13 +89,16 @@ def create_app(settings: Settings) -> Starlette:
                     flush=True,
                 )
             auth = Authenticator(engine, admin_hash)
-            yield {"server": ServerState(settings, engine, auth)}
+            await hub.start()
+            yield {"server": ServerState(settings, engine, auth, hub)}
         finally:
+            await hub.stop()
             await engine.dispose()
 
     routes = [Route(e.path, e.handler, methods=[e.method]) for e in ENDPOINTS] + [
         Route("/openapi.json", _openapi, methods=["GET"]),
         Route("/docs", _docs, methods=["GET"]),
+        WebSocketRoute("/sync/ws", realtime_handlers.socket),
     ]
     return Starlette(
         routes=routes,

@@ -20,7 +20,7 @@ from schema.rights import JobScope, Writer, write_problem
 from schema.visibility import SEES_EVERYTHING
 from syncserver.auth import Principal
 from syncserver.errors import ClockAhead, DeviceTaken, SeqGap, SeqReused
-from syncserver.storage import projection
+from syncserver.storage import pokes, projection
 from syncserver.storage import users as user_store
 from syncserver.storage.merge import MergeOp, merge_batch
 
@@ -238,6 +238,9 @@ async def push(
                 now,
                 device.first_position,
             )
+            if any(r.status == "applied" for r in results):
+                first = device.first_position
+                await pokes.announce(conn, pokes.Announcement(lo=first + 1, hi=first + len(new)))
         else:
             await devicelog.record_push(conn, device_id)
         acked = new[-1].seq if new else device.acked_seq

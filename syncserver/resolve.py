@@ -31,6 +31,7 @@ from syncserver.auth import BUILTIN_ADMIN_ID, Principal
 from syncserver.errors import Conflict, InvalidRequest, NotFound
 from syncserver.push import append_and_merge
 from syncserver.storage import notices as notice_store
+from syncserver.storage import pokes
 from syncserver.timefmt import rfc3339_ms
 
 SERVER_DEVICE = "~server"
@@ -93,6 +94,8 @@ async def _append(
     if result.status != "applied":
         message = result.error.message if result.error else "the op was rejected"
         raise InvalidRequest(f"the value cannot be applied: {message}", {"field": "value"})
+    position = device.first_position + 1
+    await pokes.announce(conn, pokes.Announcement(lo=position, hi=position))
     return {"device_id": SERVER_DEVICE, "seq": op.seq, "version": result.version}
 
 

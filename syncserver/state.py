@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncserver.auth import Authenticator
 from syncserver.config import Settings
+from syncserver.realtime import Hub
 
 
 @dataclass(frozen=True)
@@ -15,3 +16,4 @@ class ServerState:
     settings: Settings
     engine: AsyncEngine
     auth: Authenticator
+    hub: Hub

@@ -14,6 +14,7 @@ from syncserver.auth import hash_token, new_token
 from syncserver.codec import decode_request, respond
 from syncserver.errors import Conflict, NotFound
 from syncserver.handlers.common import caller, limit_param, server
+from syncserver.storage import pokes
 from syncserver.storage import users as user_store
 from syncserver.timefmt import rfc3339
 
@@ -52,6 +53,9 @@ async def update_user(request: Request) -> Response:
     }
     async with state.engine.begin() as conn:
         user = await user_store.update(conn, request.path_params["user_id"], changes)
+        if user is not None:
+            # What the user may see may have changed: their sockets should pull.
+            await pokes.announce(conn, pokes.Announcement(users=[user.id]))
     if user is None:
         raise NotFound("no such user")
     return respond(user)

@@ -1,0 +1,207 @@
+"""Realtime pokes (PROTOCOL.md section 7): one LISTEN connection per server process.
+
+Pushes (and conflict resolutions, and user changes) NOTIFY inside their
+transaction (syncserver/storage/pokes.py), whichever process or machine
+handles them. The hub of each process gathers what it hears and, every
+`TICK` seconds:
+
+- waits until the announced positions are final (below the pull's `safe`
+  bound), so that a poked client's pull finds the change;
+- works out, in one query, which technicians and service providers may care;
+- offers the highest position to each socket of an interested user (admins
+  and dispatchers care about everything).
+
+Each socket sends from its own task, at most one poke per `MIN_INTERVAL`
+carrying the latest version, so pokes coalesce under load, and a slow or dead
+socket only ever delays itself: pushes never wait for sockets. If the LISTEN
+connection drops, the hub reconnects and pokes every socket once, since it may
+have missed something; clients pull on every (re)connect anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+import msgspec
+import psycopg
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.websockets import WebSocket
+
+from schema.visibility import SEES_EVERYTHING
+from syncserver.auth import Principal
+from syncserver.storage import pokes
+
+log = logging.getLogger("syncserver.realtime")
+
+TICK = 0.05
+MIN_INTERVAL = 0.25
+SEND_TIMEOUT = 5.0
+_poke = msgspec.json.Encoder()
+
+
+class Poke(msgspec.Struct, kw_only=True):
+    type: str = "poke"
+    version: int
+
+
+@dataclass(eq=False)
+class Subscriber:
+    principal: Principal
+    websocket: WebSocket
+    pending: int | None = None
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def offer(self, version: int) -> None:
+        self.pending = version if self.pending is None else max(self.pending, version)
+        self.wake.set()
+
+    async def send_loop(self) -> None:
+        """Send the latest offered version, at most once per MIN_INTERVAL."""
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            version, self.pending = self.pending, None
+            if version is None:
+                continue
+            message = _poke.encode(Poke(version=version)).decode()
+            await asyncio.wait_for(self.websocket.send_text(message), SEND_TIMEOUT)
+            await asyncio.sleep(MIN_INTERVAL)
+
+
+@dataclass
+class _Heard:
+    lo: int | None = None
+    hi: int = 0
+    users: set[str] = field(default_factory=set)
+    everyone: bool = False
+
+
+class Hub:
+    def __init__(self, engine: AsyncEngine, database_url: str) -> None:
+        self._engine = engine
+        self._url = database_url
+        self._subscribers: dict[Subscriber, asyncio.Task[None]] = {}
+        self._heard = _Heard()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._latest = 0
+
+    async def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._tick())]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for subscriber, task in list(self._subscribers.items()):
+            task.cancel()
+            with contextlib.suppress(Exception):
+                await subscriber.websocket.close(1001, "server shutting down")
+        for task in [*self._tasks, *self._subscribers.values()]:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._subscribers.clear()
+
+    def add(self, principal: Principal, websocket: WebSocket) -> Subscriber:
+        subscriber = Subscriber(principal, websocket)
+        task = asyncio.create_task(self._run(subscriber))
+        self._subscribers[subscriber] = task
+        return subscriber
+
+    def remove(self, subscriber: Subscriber) -> None:
+        task = self._subscribers.pop(subscriber, None)
+        if task is not None:
+            task.cancel()
+
+    @property
+    def sockets(self) -> int:
+        return len(self._subscribers)
+
+    async def _run(self, subscriber: Subscriber) -> None:
+        try:
+            await subscriber.send_loop()
+        except (TimeoutError, OSError, RuntimeError) as exc:
+            # Too slow, or gone: close it; the client reconnects and pulls.
+            log.info("dropping socket of %s: %r", subscriber.principal.user_id, exc)
+            self._subscribers.pop(subscriber, None)
+            with contextlib.suppress(Exception):
+                await subscriber.websocket.close(1011, "poke not delivered")
+
+    async def _listen(self) -> None:
+        delay = 0.5
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    self._url, autocommit=True
+                ) as conn:
+                    await conn.execute(f"LISTEN {pokes.CHANNEL}")
+                    self._heard.everyone = True  # whatever happened while not listening
+                    delay = 0.5
+                    async for notify in conn.notifies():
+                        self._hear(notify.payload)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the database went away: listen again
+                log.warning("realtime listener lost its connection: %s", exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10)
+
+    def _hear(self, payload: str) -> None:
+        try:
+            heard = msgspec.json.decode(payload, type=pokes.Announcement)
+        except msgspec.DecodeError:
+            return
+        if heard.hi:
+            lo = heard.lo - 1
+            self._heard.lo = lo if self._heard.lo is None else min(self._heard.lo, lo)
+            self._heard.hi = max(self._heard.hi, heard.hi)
+        self._heard.users.update(heard.users)
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(TICK)
+            try:
+                await self._deliver()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("realtime delivery failed, retrying: %s", exc)
+
+    def _keep(self, heard: _Heard) -> None:
+        """Put back what could not be delivered yet, beside what was heard since."""
+        now = self._heard
+        if heard.lo is not None:
+            now.lo = heard.lo if now.lo is None else min(now.lo, heard.lo)
+            now.hi = max(now.hi, heard.hi)
+        now.users |= heard.users
+        now.everyone = now.everyone or heard.everyone
+
+    async def _deliver(self) -> None:
+        heard, self._heard = self._heard, _Heard()
+        if heard.lo is None and not heard.users and not heard.everyone:
+            return
+        if not self._subscribers:
+            return
+        interested: set[str] = set()
+        try:
+            async with self._engine.connect() as conn:
+                safe = await pokes.safe_position(conn)
+                if heard.everyone:
+                    # Listening again after a gap: say "pull" with what is final now.
+                    self._latest = max(self._latest, safe - 1)
+                if heard.lo is not None:
+                    if safe <= heard.hi:
+                        self._keep(heard)  # not final yet: a pull would not serve it
+                        return
+                    if any(s.principal.role not in SEES_EVERYTHING for s in self._subscribers):
+                        interested = await pokes.interested_users(conn, heard.lo, heard.hi)
+        except BaseException:
+            self._keep(heard)
+            raise
+        self._latest = max(self._latest, heard.hi)
+        interested |= heard.users
+        for subscriber in self._subscribers:
+            who = subscriber.principal
+            if heard.everyone or who.role in SEES_EVERYTHING or who.user_id in interested:
+                subscriber.offer(self._latest)
