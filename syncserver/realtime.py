@@ -36,8 +36,8 @@ from syncserver.storage import pokes
 
 log = logging.getLogger("syncserver.realtime")
 
-TICK = 0.05
-MIN_INTERVAL = 0.25
+TICK = 0.1
+MIN_INTERVAL = 0.5
 SEND_TIMEOUT = 5.0
 _poke = msgspec.json.Encoder()
 
@@ -67,7 +67,8 @@ class Subscriber:
             if version is None:
                 continue
             message = _poke.encode(Poke(version=version)).decode()
-            await asyncio.wait_for(self.websocket.send_text(message), SEND_TIMEOUT)
+            async with asyncio.timeout(SEND_TIMEOUT):
+                await self.websocket.send_text(message)
             await asyncio.sleep(MIN_INTERVAL)
 
 
@@ -130,13 +131,16 @@ class Hub:
 
     async def _listen(self) -> None:
         delay = 0.5
+        listened_before = False
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
                     self._url, autocommit=True
                 ) as conn:
                     await conn.execute(f"LISTEN {pokes.CHANNEL}")
-                    self._heard.everyone = True  # whatever happened while not listening
+                    # Listening again: whatever happened meanwhile went unheard.
+                    self._heard.everyone = self._heard.everyone or listened_before
+                    listened_before = True
                     delay = 0.5
                     async for notify in conn.notifies():
                         self._hear(notify.payload)
