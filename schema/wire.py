@@ -172,7 +172,8 @@ class Page(msgspec.Struct):
 
 Limit = Annotated[int, Meta(ge=1, le=500)]
 SearchText = Annotated[str, Meta(max_length=200, pattern=r"^[^\x00]*$")]
-QueryId = Annotated[str, Meta(min_length=1, max_length=64)]
+QueryId = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[^\x00]*$")]
+QueryText = Annotated[str, Meta(max_length=1000, pattern=r"^[^\x00]*$")]
 
 
 class JobQuery(msgspec.Struct, kw_only=True):
@@ -187,7 +188,7 @@ class JobQuery(msgspec.Struct, kw_only=True):
     sort: Literal["scheduled_date", "updated_at", "priority"] = "scheduled_date"
     include_deleted: bool = False  # admin
     limit: Limit = 50
-    cursor: str | None = None
+    cursor: QueryText | None = None
 
 
 class CustomerQuery(msgspec.Struct, kw_only=True):
@@ -195,24 +196,24 @@ class CustomerQuery(msgspec.Struct, kw_only=True):
     type: CustomerType | None = None
     include_deleted: bool = False  # admin
     limit: Limit = 50
-    cursor: str | None = None
+    cursor: QueryText | None = None
 
 
 class PageQuery(msgspec.Struct, kw_only=True):
     limit: Limit = 50
-    cursor: str | None = None
+    cursor: QueryText | None = None
 
 
 class ConflictQuery(msgspec.Struct, kw_only=True):
     status: Literal["open", "resolved"] | None = None
-    entity: str | None = None
-    entity_id: str | None = None
-    field: str | None = None
-    device_id: str | None = None  # either side
-    user_id: str | None = None  # either side
+    entity: QueryText | None = None
+    entity_id: QueryText | None = None
+    field: QueryText | None = None
+    device_id: QueryText | None = None  # either side
+    user_id: QueryText | None = None  # either side
     since: Timestamp | None = None  # detected at or after
     limit: Limit = 50
-    cursor: str | None = None
+    cursor: QueryText | None = None
 
 
 class Job(msgspec.Struct):

@@ -79,7 +79,7 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         url = database_url(settings)
         engine = create_engine(url, settings.pool_size)
-        hub = Hub(engine, url)
+        hub: Hub | None = None
         try:
             await migrate(engine)
             admin_hash, generated = await bootstrap_admin(engine, settings.admin_token)
@@ -89,10 +89,12 @@ def create_app(settings: Settings) -> Starlette:
                     flush=True,
                 )
             auth = Authenticator(engine, admin_hash)
+            hub = Hub(engine, url, auth)
             await hub.start()
             yield {"server": ServerState(settings, engine, auth, hub)}
         finally:
-            await hub.stop()
+            if hub is not None:
+                await hub.stop()
             await engine.dispose()
 
     routes = [Route(e.path, e.handler, methods=[e.method]) for e in ENDPOINTS] + [

@@ -31,12 +31,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.websockets import WebSocket
 
 from schema.visibility import SEES_EVERYTHING
-from syncserver.auth import Principal
+from syncserver.auth import Authenticator, Principal
+from syncserver.errors import Unauthorized
 from syncserver.storage import pokes
 
 log = logging.getLogger("syncserver.realtime")
 
 TICK = 0.1
+RECHECK = 30.0  # seconds between checks of every socket's token (expiry)
 MIN_INTERVAL = 0.5
 SEND_TIMEOUT = 5.0
 _poke = msgspec.json.Encoder()
@@ -50,6 +52,7 @@ class Poke(msgspec.Struct, kw_only=True):
 @dataclass(eq=False)
 class Subscriber:
     principal: Principal
+    token: str
     websocket: WebSocket
     pending: int | None = None
     wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -81,16 +84,21 @@ class _Heard:
 
 
 class Hub:
-    def __init__(self, engine: AsyncEngine, database_url: str) -> None:
+    def __init__(self, engine: AsyncEngine, database_url: str, auth: Authenticator) -> None:
         self._engine = engine
         self._url = database_url
+        self._auth = auth
         self._subscribers: dict[Subscriber, asyncio.Task[None]] = {}
         self._heard = _Heard()
         self._tasks: list[asyncio.Task[None]] = []
         self._latest = 0
 
     async def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._tick())]
+        self._tasks = [
+            asyncio.create_task(self._listen()),
+            asyncio.create_task(self._tick()),
+            asyncio.create_task(self._recheck_all()),
+        ]
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -104,8 +112,8 @@ class Hub:
                 await task
         self._subscribers.clear()
 
-    def add(self, principal: Principal, websocket: WebSocket) -> Subscriber:
-        subscriber = Subscriber(principal, websocket)
+    def add(self, principal: Principal, token: str, websocket: WebSocket) -> Subscriber:
+        subscriber = Subscriber(principal, token, websocket)
         task = asyncio.create_task(self._run(subscriber))
         self._subscribers[subscriber] = task
         return subscriber
@@ -172,6 +180,30 @@ class Hub:
             except Exception as exc:
                 log.warning("realtime delivery failed, retrying: %s", exc)
 
+    async def _recheck(self, users: set[str] | None = None) -> None:
+        """Check again the tokens of these users' sockets (all sockets: None). A socket
+        whose token no longer works closes with 1008; one whose user changed role or
+        areas goes on with the new ones."""
+        for subscriber in list(self._subscribers):
+            if users is not None and subscriber.principal.user_id not in users:
+                continue
+            try:
+                subscriber.principal = await self._auth.principal(subscriber.token)
+            except Unauthorized:
+                self.remove(subscriber)
+                with contextlib.suppress(Exception):
+                    await subscriber.websocket.close(1008, "token no longer valid")
+
+    async def _recheck_all(self) -> None:
+        while True:
+            await asyncio.sleep(RECHECK)
+            try:
+                await self._recheck()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("realtime token check failed, retrying: %s", exc)
+
     def _keep(self, heard: _Heard) -> None:
         """Put back what could not be delivered yet, beside what was heard since."""
         now = self._heard
@@ -204,6 +236,8 @@ class Hub:
             self._keep(heard)
             raise
         self._latest = max(self._latest, heard.hi)
+        if heard.users:
+            await self._recheck(heard.users)
         interested |= heard.users
         for subscriber in self._subscribers:
             who = subscriber.principal

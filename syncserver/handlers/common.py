@@ -9,13 +9,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from syncserver.auth import Principal, bearer
-from syncserver.errors import InvalidRequest
+from syncserver.errors import InvalidRequest, NotFound
 from syncserver.state import ServerState
 
 Q = TypeVar("Q", bound=msgspec.Struct)
-
-MAX_LIMIT = 500
-DEFAULT_LIMIT = 50
 
 
 def server(request: Request) -> ServerState:
@@ -28,13 +25,12 @@ async def caller(request: Request) -> Principal:
     return await server(request).auth.principal(token)
 
 
-def limit_param(request: Request, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> int:
-    raw = request.query_params.get("limit")
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
-        raise InvalidRequest(f"limit must be an integer from 1 to {maximum}", {"field": "limit"})
-    return int(raw)
+def path_param(request: Request, name: str) -> str:
+    """A path parameter; one holding U+0000 names nothing that can exist."""
+    value: str = request.path_params[name]
+    if "\x00" in value:
+        raise NotFound(f"no such {name.removesuffix('_id')}")
+    return value
 
 
 def query(request: Request, type_: type[Q]) -> Q:

@@ -15,7 +15,7 @@ from syncserver import resolve
 from syncserver.auth import Principal
 from syncserver.codec import decode_request, respond
 from syncserver.errors import Forbidden, InvalidRequest, NotFound
-from syncserver.handlers.common import caller, query, raw_json, raw_page, server
+from syncserver.handlers.common import caller, path_param, query, raw_json, raw_page, server
 from syncserver.storage import jobs, reads
 from syncserver.storage import notices as notice_store
 
@@ -71,7 +71,7 @@ async def get_job(request: Request) -> Response:
     state = server(request)
     seen_by = _viewer(await caller(request))
     async with state.engine.connect() as conn:
-        doc = await reads.job_detail(conn, request.path_params["job_id"], seen_by)
+        doc = await reads.job_detail(conn, path_param(request, "job_id"), seen_by)
     if doc is None:
         raise NotFound("no such job")
     return raw_json(doc)
@@ -81,7 +81,7 @@ async def job_history(request: Request) -> Response:
     state = server(request)
     who = await caller(request)
     params = query(request, wire.PageQuery)
-    job_id = request.path_params["job_id"]
+    job_id = path_param(request, "job_id")
     async with state.engine.connect() as conn:
         # Admins and dispatchers may read a deleted job's history; others see no deleted job.
         if not await reads.job_exists(conn, job_id, _viewer(who)):
@@ -117,7 +117,7 @@ async def get_customer(request: Request) -> Response:
     state = server(request)
     seen_by = _viewer(await caller(request))
     async with state.engine.connect() as conn:
-        doc = await reads.customer_detail(conn, request.path_params["customer_id"], seen_by)
+        doc = await reads.customer_detail(conn, path_param(request, "customer_id"), seen_by)
     if doc is None:
         raise NotFound("no such customer")
     return raw_json(doc)
@@ -150,7 +150,7 @@ async def get_conflict(request: Request) -> Response:
     state = server(request)
     (await caller(request)).require("admin")
     async with state.engine.connect() as conn:
-        doc = await notice_store.get(conn, request.path_params["notice_id"])
+        doc = await notice_store.get(conn, path_param(request, "notice_id"))
     if doc is None:
         raise NotFound("no such conflict notice")
     return raw_json(doc)
@@ -168,5 +168,5 @@ async def resolve_conflict(request: Request) -> Response:
     who = await caller(request)
     who.require("admin")
     body = await decode_request(request, wire.Resolve, state.settings.max_body_bytes)
-    doc = await resolve.resolve(state.engine, who, request.path_params["notice_id"], body)
+    doc = await resolve.resolve(state.engine, who, path_param(request, "notice_id"), body)
     return raw_json(doc)

@@ -24,8 +24,9 @@ _DEVICE = re.compile(ID_PATTERN)
 
 async def socket(websocket: WebSocket) -> None:
     state: ServerState = websocket.state.server
+    token = websocket.query_params.get("token") or ""
     try:
-        principal = await state.auth.principal(websocket.query_params.get("token"))
+        principal = await state.auth.principal(token)
         device_id = websocket.query_params.get("device_id") or ""
         if not _DEVICE.match(device_id):
             raise InvalidRequest("device_id must be 1-64 characters of [A-Za-z0-9._-]")
@@ -37,7 +38,7 @@ async def socket(websocket: WebSocket) -> None:
         await websocket.send_denial_response(respond(body, exc.status))
         return
     await websocket.accept()
-    subscriber = state.hub.add(principal, websocket)
+    subscriber = state.hub.add(principal, token, websocket)
     try:
         while True:
             await websocket.receive_text()

@@ -13,7 +13,7 @@ from schema import wire
 from syncserver.auth import hash_token, new_token
 from syncserver.codec import decode_request, respond
 from syncserver.errors import Conflict, NotFound
-from syncserver.handlers.common import caller, limit_param, server
+from syncserver.handlers.common import caller, path_param, query, server
 from syncserver.storage import pokes
 from syncserver.storage import users as user_store
 from syncserver.timefmt import rfc3339
@@ -34,10 +34,10 @@ async def create_user(request: Request) -> Response:
 async def list_users(request: Request) -> Response:
     state = server(request)
     (await caller(request)).require("admin", "dispatcher")
-    limit = limit_param(request)
-    after = request.query_params.get("cursor") or ""
+    params = query(request, wire.PageQuery)
+    limit = params.limit
     async with state.engine.connect() as conn:
-        users = await user_store.page(conn, after, limit + 1)
+        users = await user_store.page(conn, params.cursor or "", limit + 1)
     next_cursor = users[limit - 1].id if len(users) > limit else None
     return respond(wire.Page(items=list(users[:limit]), next_cursor=next_cursor))
 
@@ -52,7 +52,7 @@ async def update_user(request: Request) -> Response:
         if value is not msgspec.UNSET
     }
     async with state.engine.begin() as conn:
-        user = await user_store.update(conn, request.path_params["user_id"], changes)
+        user = await user_store.update(conn, path_param(request, "user_id"), changes)
         if user is not None:
             # What the user may see may have changed: their sockets should pull.
             await pokes.announce(conn, pokes.Announcement(users=[user.id]))
@@ -67,7 +67,7 @@ async def issue_token(request: Request) -> Response:
     body = await decode_request(
         request, wire.TokenCreate, state.settings.max_body_bytes, empty_ok=True
     )
-    user_id = request.path_params["user_id"]
+    user_id = path_param(request, "user_id")
     token = new_token()
     token_id = str(uuid.uuid4())
     expires_at = None
@@ -87,7 +87,10 @@ async def revoke_token(request: Request) -> Response:
     state = server(request)
     (await caller(request)).require("admin")
     async with state.engine.begin() as conn:
-        found = await user_store.revoke_token(conn, request.path_params["token_id"])
-    if not found:
+        user_id = await user_store.revoke_token(conn, path_param(request, "token_id"))
+        if user_id is not None:
+            # Sockets opened with it close (syncserver/realtime.py).
+            await pokes.announce(conn, pokes.Announcement(users=[user_id]))
+    if user_id is None:
         raise NotFound("no such token")
     return Response(status_code=204)

@@ -68,7 +68,7 @@ _INSERT_TOKEN = text(
 )
 
 _REVOKE_TOKEN = text(
-    "UPDATE tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = :id RETURNING id"
+    "UPDATE tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = :id RETURNING user_id"
 )
 
 _SECRET_GET = text("SELECT value FROM server_secrets WHERE name = :name")
@@ -165,8 +165,9 @@ async def create_token(
     )
 
 
-async def revoke_token(conn: AsyncConnection, token_id: str) -> bool:
-    return (await conn.execute(_REVOKE_TOKEN, {"id": token_id})).first() is not None
+async def revoke_token(conn: AsyncConnection, token_id: str) -> str | None:
+    """Revoke the token; returns its user's id, or None if there is no such token."""
+    return (await conn.execute(_REVOKE_TOKEN, {"id": token_id})).scalar()
 
 
 async def secret(conn: AsyncConnection, name: str) -> str | None:

@@ -215,3 +215,21 @@ def test_user_bodies_are_validated(server: ServerProcess) -> None:
     ):
         r = api.post("/api/users", body)
         assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_request"), body
+
+
+def test_nul_in_a_query_parameter_or_path_is_refused_never_a_500(server: ServerProcess) -> None:
+    api = server.api()
+    for path, params in [
+        ("/api/conflicts", {"entity_id": "a\x00b"}),
+        ("/api/conflicts", {"cursor": "\x00"}),
+        ("/api/jobs", {"customer_id": "c\x00"}),
+        ("/api/customers", {"cursor": "\x00"}),
+        ("/api/users", {"cursor": "u\x00"}),
+        ("/api/devices", {"cursor": "\x00"}),
+    ]:
+        r = api.get(path, **params)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request", path
+    for path in ("/api/jobs/a%00b", "/api/jobs/a%00b/history", "/api/customers/%00",
+                 "/api/conflicts/%00"):  # fmt: skip
+        r = api.get(path)
+        assert r.status_code == 404 and r.json()["error"]["code"] == "not_found", path

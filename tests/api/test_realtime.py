@@ -215,3 +215,33 @@ def test_shutdown_closes_sockets_cleanly(fresh_server: ServerProcess) -> None:
             assert closed.value.rcvd.code in (1001, 1012), closed.value.rcvd
 
     asyncio.run(scenario())
+
+
+def test_revoking_the_token_or_deactivating_the_user_closes_their_sockets(
+    server: ServerProcess,
+) -> None:
+    admin = server.api()
+    user = admin.create_user("technician")
+    first, second = admin.token_for(user["id"]), admin.token_for(user["id"])
+
+    async def closed_soon(socket: ClientConnection) -> int:
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            while True:
+                await asyncio.wait_for(socket.recv(), 3)
+        assert closed.value.rcvd is not None
+        return closed.value.rcvd.code
+
+    async def scenario() -> None:
+        async with websockets.connect(ws_url(server, first["token"])) as revoked, \
+                websockets.connect(ws_url(server, second["token"])) as kept:  # fmt: skip
+            r = await in_thread(admin.http.delete, f"/api/tokens/{first['id']}")
+            assert r.status_code == 204
+            assert await closed_soon(revoked) == 1008
+            await next_poke(kept)  # the user's other socket is told to pull, and stays
+            r = await in_thread(
+                lambda: admin.http.patch(f"/api/users/{user['id']}", json={"active": False})
+            )
+            assert r.status_code == 200
+            assert await closed_soon(kept) == 1008
+
+    asyncio.run(scenario())
