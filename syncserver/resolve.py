@@ -18,37 +18,17 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from changelog import devicelog
 from changelog.hlc import wall_ms
 from conflict.lww import DELETED
 from schema import wire
 from schema.entities import ENTITIES
-from schema.ops import check_op
-from syncserver.auth import BUILTIN_ADMIN_ID, Principal
+from syncserver import serverlog
+from syncserver.auth import Principal
 from syncserver.errors import Conflict, InvalidRequest, NotFound
-from syncserver.push import append_and_merge
 from syncserver.storage import notices as notice_store
-from syncserver.storage import pokes
 from syncserver.timefmt import rfc3339_ms
-
-SERVER_DEVICE = "~server"
-
-_NOTICE = text("SELECT entity, entity_id, field, status FROM notices WHERE id = :id")
-_CURRENT = text(
-    """
-    SELECT version, data, meta -> :field FROM entities WHERE entity = :entity AND id = :id
-    """
-)
-
-
-def _later_than(sides: list[dict[str, Any]], now: int) -> tuple[int, int]:
-    """An HLC (ts, tc) later than every side, and not before now."""
-    ts = max([now, *(int(s["ts"]) for s in sides)])
-    at_ts = [int(s["tc"]) for s in sides if int(s["ts"]) == ts]
-    return ts, (max(at_ts) + 1 if at_ts else 0)
 
 
 def _op_fields(entity: str, field: str, value: Any, data: dict[str, Any]) -> tuple[str, Any]:
@@ -69,34 +49,17 @@ async def _append(
     value: Any,
 ) -> dict[str, Any]:
     entity, entity_id, field, winner, loser = notice
-    device = await devicelog.claim_device(conn, SERVER_DEVICE, BUILTIN_ADMIN_ID)
-    version, data, current = (
-        await conn.execute(_CURRENT, {"entity": entity, "id": entity_id, "field": field})
-    ).one()
-    now = wall_ms()
-    ts, tc = _later_than([winner, loser, *([current] if current else [])], now)
+    version, data, meta = await serverlog.current(conn, entity, entity_id)
+    held = meta.get(field)
+    hlc = serverlog.later_than([winner, loser, *([held] if held else [])], wall_ms())
     action, fields = _op_fields(entity, field, value, data)
-    op = wire.Op(
-        seq=device.acked_seq + 1,
-        ts=ts,
-        tc=tc,
-        entity=entity,
-        id=entity_id,
-        action=action,
-        fields=fields,
-        base=version,
+    (result,) = await serverlog.append(
+        conn, principal, [(entity, entity_id, action, fields, hlc, version)]
     )
-    checked = check_op(op)
-    results, _ = await append_and_merge(
-        conn, principal, SERVER_DEVICE, [checked], now, device.first_position
-    )
-    result = results[0]
     if result.status != "applied":
         message = result.error.message if result.error else "the op was rejected"
         raise InvalidRequest(f"the value cannot be applied: {message}", {"field": "value"})
-    position = device.first_position + 1
-    await pokes.announce(conn, pokes.Announcement(lo=position, hi=position))
-    return {"device_id": SERVER_DEVICE, "seq": op.seq, "version": result.version}
+    return {"device_id": serverlog.SERVER_DEVICE, "seq": result.seq, "version": result.version}
 
 
 async def resolve(
@@ -106,13 +69,13 @@ async def resolve(
     if body.action == "set" and body.value is msgspec.UNSET:
         raise InvalidRequest("`set` needs a `value`", {"field": "value"})
     async with engine.begin() as conn:
-        found = (await conn.execute(_NOTICE, {"id": notice_id})).first()
+        found = await notice_store.subject(conn, notice_id)
         if found is None:
             raise NotFound("no such conflict notice")
-        entity, entity_id, _, _ = found
+        entity, entity_id = found
         if body.action != "keep_winner":
             # Before anything that writes: the push's lock order (see the module doc).
-            await devicelog.lock_for_push(conn, SERVER_DEVICE, [(entity, entity_id)])
+            await serverlog.lock(conn, [(entity, entity_id)])
         row = await notice_store.lock_open(conn, notice_id)
         assert row is not None  # notices are never deleted
         status, entity, entity_id, field, winner, loser = row

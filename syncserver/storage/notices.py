@@ -80,6 +80,8 @@ async def page(
     return items, str(last) if more else None
 
 
+_SUBJECT = text("SELECT entity, entity_id FROM notices WHERE id = :id")
+
 _ONE = text(f"SELECT {NOTICE_JSON}::text FROM notices n WHERE n.id = :id")
 
 _SUMMARY = text(
@@ -108,6 +110,12 @@ _RESOLVE = text(
     WHERE id = :id AND status = 'open'
     """
 )
+
+
+async def subject(conn: AsyncConnection, notice_id: str) -> tuple[str, str] | None:
+    """The entity a notice is about, or None if there is no such notice."""
+    row = (await conn.execute(_SUBJECT, {"id": notice_id})).first()
+    return None if row is None else (row[0], row[1])
 
 
 async def get(conn: AsyncConnection, notice_id: str) -> str | None:

@@ -1,0 +1,81 @@
+"""The server's own device log, `~server`: ops the server writes on someone's behalf.
+
+Conflict resolutions (syncserver/resolve.py) and photo verification
+(syncserver/photos.py) change projections through ops here, like any device,
+so every device gets the result by pull and `rebuild` reproduces it. No client
+can use the device id: client ids are `[A-Za-z0-9._-]`.
+
+Call `lock` before the transaction writes anything (the push's lock order,
+syncserver/push.py), then `append`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from changelog import devicelog
+from changelog.hlc import wall_ms
+from schema import wire
+from schema.ops import check_op
+from syncserver.auth import BUILTIN_ADMIN_ID, Principal
+from syncserver.push import append_and_merge
+from syncserver.storage import pokes
+
+SERVER_DEVICE = "~server"
+
+_CURRENT = text("SELECT version, data, meta FROM entities WHERE entity = :entity AND id = :id")
+
+
+async def lock(conn: AsyncConnection, keys: Iterable[tuple[str, str]]) -> None:
+    await devicelog.lock_for_push(conn, SERVER_DEVICE, sorted(set(keys)))
+
+
+async def current(
+    conn: AsyncConnection, entity: str, entity_id: str
+) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    """The entity's version, served document and per-field metadata."""
+    version, data, meta = (await conn.execute(_CURRENT, {"entity": entity, "id": entity_id})).one()
+    return int(version), data, meta
+
+
+def later_than(sides: Iterable[dict[str, Any]], now: int) -> tuple[int, int]:
+    """An HLC (ts, tc) later than every side (dicts with `ts` and `tc`), not before now."""
+    sides = list(sides)
+    ts = max([now, *(int(s["ts"]) for s in sides)])
+    at_ts = [int(s["tc"]) for s in sides if int(s["ts"]) == ts]
+    return ts, (max(at_ts) + 1 if at_ts else 0)
+
+
+async def append(
+    conn: AsyncConnection,
+    principal: Principal,
+    ops: list[tuple[str, str, str, dict[str, Any] | None, tuple[int, int], int]],
+) -> list[wire.OpResult]:
+    """Append ops (entity, id, action, fields, (ts, tc), base) and merge them; returns
+    each op's result. Announces the commit to realtime listeners."""
+    device = await devicelog.claim_device(conn, SERVER_DEVICE, BUILTIN_ADMIN_ID)
+    checked = [
+        check_op(
+            wire.Op(
+                seq=device.acked_seq + i,
+                ts=ts,
+                tc=tc,
+                entity=entity,
+                id=entity_id,
+                action=action,
+                fields=fields,
+                base=base,
+            )
+        )
+        for i, (entity, entity_id, action, fields, (ts, tc), base) in enumerate(ops, start=1)
+    ]
+    results, _ = await append_and_merge(
+        conn, principal, SERVER_DEVICE, checked, wall_ms(), device.first_position
+    )
+    first = device.first_position
+    await pokes.announce(conn, pokes.Announcement(lo=first + 1, hi=first + len(ops)))
+    return results
