@@ -21,8 +21,8 @@ POSITIONS_PER_TRANSACTION = 1024  # more than the 1000 ops a push may carry
 _LOCK = text(
     """
     SELECT count(pg_advisory_xact_lock(k))
-    FROM (SELECT DISTINCT hashtextextended(name, 0) AS k
-          FROM unnest(CAST(:names AS text[])) AS name ORDER BY 1) AS keys
+    FROM (SELECT DISTINCT left(name, 1) AS class, hashtextextended(name, 0) AS k
+          FROM unnest(CAST(:names AS text[])) AS name ORDER BY 1, 2) AS keys
     """
 )
 
@@ -73,14 +73,27 @@ class Device:
 
 
 async def lock_for_push(
-    conn: AsyncConnection, device_id: str, keys: Iterable[tuple[str, str]]
+    conn: AsyncConnection,
+    device_id: str,
+    keys: Iterable[tuple[str, str]],
+    uploads: Iterable[str] = (),
 ) -> None:
-    """Serialize pushes of this device and pushes writing these entities.
+    """Serialize pushes of this device, pushes writing these entities, and anything
+    storing these uploads' bytes (syncserver/photos.py).
 
     Call before the transaction writes anything, so that its xid comes after the lock.
+    Locks are taken in name order: uploads (`a`), then devices (`d`), then entities.
     """
-    names = [f"d\x1f{device_id}"] + [f"e\x1f{entity}\x1f{entity_id}" for entity, entity_id in keys]
+    names = [f"a\x1f{key}" for key in uploads]
+    names += [f"d\x1f{device_id}"] + [f"e\x1f{entity}\x1f{entity_id}" for entity, entity_id in keys]
     await conn.execute(_LOCK, {"names": names})
+
+
+async def lock_upload(conn: AsyncConnection, key: str) -> None:
+    """Serialize the storing of an upload's bytes with pushes of photos using it.
+
+    Taken alone, first: every lock_for_push takes upload locks before any other."""
+    await conn.execute(_LOCK, {"names": [f"a\x1f{key}"]})
 
 
 async def claim_device(conn: AsyncConnection, device_id: str, user_id: str) -> Device:

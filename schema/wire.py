@@ -15,6 +15,7 @@ from schema.entities import (
     ID_PATTERN,
     CustomerType,
     JobStatus,
+    PhotoType,
     Priority,
     ServiceType,
     Timestamp,
@@ -330,6 +331,42 @@ class Resolve(msgspec.Struct, forbid_unknown_fields=True):
 class UserPage(msgspec.Struct):
     items: list[User]
     next_cursor: str | None
+
+
+# --- photos -----------------------------------------------------------------
+
+
+class UploadRequest(msgspec.Struct, forbid_unknown_fields=True):
+    job_id: Annotated[str, Meta(min_length=1, max_length=64, pattern=ID_PATTERN)]
+    content_type: PhotoType
+    size: Annotated[int, Meta(ge=1, le=26214400)]
+    sha256: Annotated[str, Meta(pattern=r"^[0-9a-fA-F]{64}$")]
+
+
+class UploadTicket(msgspec.Struct):
+    key: str
+    method: Literal["PUT"]
+    url: str  # absolute
+    headers: dict[str, str]
+    expires_at: str
+
+
+class PhotoView(msgspec.Struct):
+    id: str
+    job_id: str
+    key: str
+    content_type: str
+    size: int
+    sha256: str
+    caption: str | None
+    taken_at: str | None
+    status: Literal["pending", "available"]
+    version: int
+    deleted: bool
+    created_at: str
+    updated_at: str
+    url: str | None  # signed GET URL, absolute and short-lived; null while pending
+    thumbnail_url: str | None
 
 
 # --- errors -----------------------------------------------------------------

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -19,11 +20,13 @@ from starlette.routing import Route, WebSocketRoute
 
 from schema import wire
 from schema.migrate import migrate
-from syncserver.auth import Authenticator, bootstrap_admin
+from syncserver.auth import Authenticator, blob_secret, bootstrap_admin
+from syncserver.blobs import LocalBlobStore
 from syncserver.codec import respond
 from syncserver.config import Settings
 from syncserver.db import create_engine, database_url
 from syncserver.errors import SyncError
+from syncserver.handlers import photos as photo_handlers
 from syncserver.handlers import realtime as realtime_handlers
 from syncserver.openapi import ENDPOINTS, openapi_document
 from syncserver.realtime import Hub
@@ -89,9 +92,10 @@ def create_app(settings: Settings) -> Starlette:
                     flush=True,
                 )
             auth = Authenticator(engine, admin_hash)
+            blobs = LocalBlobStore(Path(settings.data_dir) / "blobs", await blob_secret(engine))
             hub = Hub(engine, url, auth)
             await hub.start()
-            yield {"server": ServerState(settings, engine, auth, hub)}
+            yield {"server": ServerState(settings, engine, auth, hub, blobs)}
         finally:
             if hub is not None:
                 await hub.stop()
@@ -101,6 +105,8 @@ def create_app(settings: Settings) -> Starlette:
         Route("/openapi.json", _openapi, methods=["GET"]),
         Route("/docs", _docs, methods=["GET"]),
         WebSocketRoute("/sync/ws", realtime_handlers.socket),
+        Route("/blobs/{key:path}", photo_handlers.put_blob, methods=["PUT"]),
+        Route("/blobs/{key:path}", photo_handlers.get_blob, methods=["GET"]),
     ]
     return Starlette(
         routes=routes,

@@ -14,6 +14,7 @@ from syncserver.storage import users as user_store
 
 BUILTIN_ADMIN_ID = "admin"
 _ADMIN_SECRET = "admin_token_sha256"
+_BLOB_SECRET = "blob_url_hmac_key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,15 @@ async def bootstrap_admin(engine: AsyncEngine, admin_token: str | None) -> tuple
         stored = await user_store.secret(conn, _ADMIN_SECRET)
         assert stored is not None
         return stored, None
+
+
+async def blob_secret(engine: AsyncEngine) -> bytes:
+    """The key that signs blob URLs, shared by every server process (made once)."""
+    async with engine.begin() as conn:
+        await user_store.put_secret_once(conn, _BLOB_SECRET, secrets.token_hex(32))
+        stored = await user_store.secret(conn, _BLOB_SECRET)
+    assert stored is not None
+    return bytes.fromhex(stored)
 
 
 class Authenticator:

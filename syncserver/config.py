@@ -21,6 +21,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     pool_size: int = 10
     s3_bucket: str | None = None
     s3_endpoint: str | None = None
+    public_url: str | None = None
+    upload_url_ttl_s: int = 900
+    download_url_ttl_s: int = 300
     log_level: str = "info"
 
 
@@ -45,6 +48,13 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
         "SYNCSERVER_S3_ENDPOINT",
         "Endpoint URL for R2, MinIO and other S3-compatible stores.",
     ),
+    (
+        "public_url",
+        "SYNCSERVER_PUBLIC_URL",
+        "Base of the absolute URLs the server hands out; unset: the request's own.",
+    ),
+    ("upload_url_ttl_s", "SYNCSERVER_UPLOAD_URL_TTL_S", "How long an upload URL works."),
+    ("download_url_ttl_s", "SYNCSERVER_DOWNLOAD_URL_TTL_S", "How long a photo URL works."),
     ("log_level", "SYNCSERVER_LOG_LEVEL", "Log level (debug, info, warning, error)."),
 )
 

@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from schema import wire
 from syncserver.errors import ERROR_CODES
-from syncserver.handlers import meta, reads, sync, users
+from syncserver.handlers import meta, photos, reads, sync, users
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -124,6 +124,22 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         reads.get_customer,
         "One customer with its locations, contacts and jobs",
         response=wire.CustomerDetail,
+    ),
+    Endpoint(
+        "POST",
+        "/api/uploads",
+        photos.create_upload,
+        "A signed URL to PUT a photo's bytes to",
+        request=wire.UploadRequest,
+        response=wire.UploadTicket,
+        status=201,
+    ),
+    Endpoint(
+        "GET",
+        "/api/photos/{photo_id}",
+        photos.get_photo,
+        "A photo with a short-lived signed URL of its bytes",
+        response=wire.PhotoView,
     ),
     Endpoint(
         "GET",

@@ -218,9 +218,17 @@ async def push(
             if c.error is None and c.entity is not None and c.entity_id is not None
         }
     )
+    # Photo ops wait for (and are waited for by) the storing of their upload's bytes.
+    uploads = sorted(
+        {
+            c.fields["key"]
+            for c in checked.values()
+            if c.error is None and c.entity == "job_photo" and isinstance(c.fields.get("key"), str)
+        }
+    )
     device_id = request.device_id
     async with engine.begin() as conn:
-        await devicelog.lock_for_push(conn, device_id, written)
+        await devicelog.lock_for_push(conn, device_id, written, uploads)
         device = await devicelog.claim_device(conn, device_id, principal.user_id)
         if device.user_id != principal.user_id:
             raise DeviceTaken(f"device {device_id} belongs to another user")

@@ -11,7 +11,7 @@ syncserver/push.py), then `append`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import text
@@ -53,7 +53,7 @@ def later_than(sides: Iterable[dict[str, Any]], now: int) -> tuple[int, int]:
 async def append(
     conn: AsyncConnection,
     principal: Principal,
-    ops: list[tuple[str, str, str, dict[str, Any] | None, tuple[int, int], int]],
+    ops: Sequence[tuple[str, str, str, dict[str, Any] | None, tuple[int, int], int]],
 ) -> list[wire.OpResult]:
     """Append ops (entity, id, action, fields, (ts, tc), base) and merge them; returns
     each op's result. Announces the commit to realtime listeners."""

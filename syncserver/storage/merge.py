@@ -190,7 +190,10 @@ merged AS (
 ),
 rendered AS (
     SELECT m.entity, m.id, m.version, m.deleted, m.meta, m.created_at,
-           m.data || jsonb_build_object(
+           m.data || CASE WHEN m.entity = 'job_photo'
+                          THEN jsonb_build_object('status', photo_status(m.data))
+                          ELSE '{{}}'::jsonb END
+                  || jsonb_build_object(
                'version', m.version, 'deleted', m.deleted,
                'created_at', rfc3339(m.created_at),
                'updated_at', rfc3339(to_timestamp(:received_at / 1000.0))) AS data

@@ -1,0 +1,134 @@
+"""Photos (PROTOCOL.md section 10), with the embedded local blob store.
+
+1. `POST /api/uploads` records the upload (job, type, size, sha256) and hands out
+   a signed PUT URL with an unguessable key scoped to the job.
+2. The device PUTs the bytes; the store keeps them only if size and sha256 match.
+3. A job_photo create with that key is `available` if the bytes are already
+   stored (the merge checks, schema/migrations/0005_photos.sql). If the op came
+   first, storing the bytes appends an op to the server's device log that
+   rewrites the photo's key, so the merge recomputes the status, every device
+   pulls the change, and `rebuild` reproduces it.
+
+Storing bytes and pushing a photo with that key take the same lock first
+(changelog/devicelog.py), so whichever commits second sees the other.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from changelog import devicelog
+from changelog.hlc import wall_ms
+from schema import wire
+from syncserver import serverlog
+from syncserver.auth import BUILTIN_ADMIN_ID, Principal
+from syncserver.blobs import LocalBlobStore
+from syncserver.errors import Forbidden, InvalidRequest, NotFound
+from syncserver.storage import photos as photo_store
+from syncserver.storage import reads
+from syncserver.timefmt import rfc3339_ms
+
+_SERVER = Principal(BUILTIN_ADMIN_ID, "admin")
+
+
+def _viewer(who: Principal) -> dict[str, object]:
+    return reads.viewer(who.user_id, who.role, who.service_areas)
+
+
+async def request_upload(
+    engine: AsyncEngine,
+    store: LocalBlobStore,
+    who: Principal,
+    body: wire.UploadRequest,
+    base_url: str,
+    ttl_s: int,
+) -> wire.UploadTicket:
+    key = f"jobs/{body.job_id}/{uuid.uuid4().hex}"
+    async with engine.begin() as conn:
+        if not await photo_store.live_job_seen(conn, body.job_id, _viewer(who)):
+            raise NotFound("no such job")
+        await photo_store.create_upload(
+            conn,
+            key=key,
+            job_id=body.job_id,
+            content_type=body.content_type,
+            size=body.size,
+            sha256=body.sha256,
+            user_id=who.user_id,
+        )
+    expires = wall_ms() // 1000 + ttl_s
+    return wire.UploadTicket(
+        key=key,
+        method="PUT",
+        url=store.url(base_url, "PUT", key, expires),
+        headers={"Content-Type": body.content_type, "Content-Length": str(body.size)},
+        expires_at=rfc3339_ms(expires * 1000),
+    )
+
+
+async def receive(
+    engine: AsyncEngine,
+    store: LocalBlobStore,
+    key: str,
+    chunks: AsyncIterator[bytes],
+    signature: tuple[str | None, str | None],
+) -> None:
+    """Store an upload's bytes (only if they match) and make its photos available."""
+    if not store.signed("PUT", key, *signature, now=wall_ms() // 1000):
+        raise Forbidden("the upload URL is not valid, or it has expired")
+    async with engine.connect() as conn:
+        upload = await photo_store.upload(conn, key)
+    if upload is None:
+        raise NotFound("no such upload")
+    await store.store(key, chunks, upload.size, upload.sha256)
+    async with engine.begin() as conn:
+        await devicelog.lock_upload(conn, key)
+        photo_ids = await photo_store.pending_photos(conn, key)
+        await serverlog.lock(conn, [("job_photo", photo_id) for photo_id in photo_ids])
+        await photo_store.mark_stored(conn, key)
+        ops = []
+        for photo_id in photo_ids:
+            version, _, meta = await serverlog.current(conn, "job_photo", photo_id)
+            hlc = serverlog.later_than([meta["key"]] if "key" in meta else [], wall_ms())
+            ops.append(("job_photo", photo_id, "update", {"key": key}, hlc, version))
+        if ops:
+            await serverlog.append(conn, _SERVER, ops)
+
+
+async def blob_for_download(
+    engine: AsyncEngine, store: LocalBlobStore, key: str, signature: tuple[str | None, str | None]
+) -> tuple[Any, str]:
+    """The stored file and its content type, for a validly signed GET."""
+    if not store.signed("GET", key, *signature, now=wall_ms() // 1000):
+        raise Forbidden("the photo URL is not valid, or it has expired")
+    async with engine.connect() as conn:
+        upload = await photo_store.upload(conn, key)
+    if upload is None or not upload.stored or not store.path(key).exists():
+        raise NotFound("no such blob")
+    return store.path(key), upload.content_type
+
+
+async def view(
+    engine: AsyncEngine,
+    store: LocalBlobStore,
+    who: Principal,
+    photo_id: str,
+    base_url: str,
+    ttl_s: int,
+) -> wire.PhotoView:
+    async with engine.connect() as conn:
+        doc = await photo_store.photo(conn, photo_id, _viewer(who))
+    if doc is None:
+        raise NotFound("no such photo")
+    url = None
+    if doc.get("status") == "available":
+        url = store.url(base_url, "GET", doc["key"], wall_ms() // 1000 + ttl_s)
+    try:
+        return msgspec.convert(doc | {"url": url, "thumbnail_url": None}, wire.PhotoView)
+    except msgspec.ValidationError as exc:  # a photo written before its fields were checked
+        raise InvalidRequest(f"the photo cannot be shown: {exc}") from None

@@ -1,0 +1,105 @@
+"""SQL for photo uploads (PROTOCOL.md section 10)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from schema.visibility import JOB_VISIBLE
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    key: str
+    job_id: str
+    content_type: str
+    size: int
+    sha256: str
+    stored: bool
+
+
+_CREATE = text(
+    """
+    INSERT INTO uploads (key, job_id, content_type, size, sha256, user_id)
+    VALUES (:key, :job_id, :content_type, :size, lower(:sha256), :user_id)
+    """
+)
+_GET = text(
+    "SELECT key, job_id, content_type, size, sha256, stored_at IS NOT NULL FROM uploads"
+    " WHERE key = :key"
+)
+_STORED = text("UPDATE uploads SET stored_at = coalesce(stored_at, now()) WHERE key = :key")
+_PENDING = text(
+    """
+    SELECT id FROM entities
+    WHERE entity = 'job_photo' AND data ->> 'key' = :key AND NOT deleted
+      AND data ->> 'status' = 'pending'
+    ORDER BY id
+    """
+)
+_LIVE_JOB = text(
+    f"""
+    SELECT EXISTS (SELECT 1 FROM entities p
+                   WHERE p.entity = 'job' AND p.id = :job_id AND NOT p.deleted
+                     AND (NOT :restricted OR {JOB_VISIBLE.format(j="p")}))
+    """
+)
+_PHOTO = text(
+    f"""
+    SELECT ph.data FROM entities ph
+    JOIN entities p ON p.entity = 'job' AND p.id = ph.data ->> 'job_id'
+    WHERE ph.entity = 'job_photo' AND ph.id = :id AND NOT ph.deleted
+      AND (NOT :restricted OR (NOT p.deleted AND {JOB_VISIBLE.format(j="p")}))
+    """
+)
+
+
+async def create_upload(
+    conn: AsyncConnection,
+    *,
+    key: str,
+    job_id: str,
+    content_type: str,
+    size: int,
+    sha256: str,
+    user_id: str,
+) -> None:
+    await conn.execute(
+        _CREATE,
+        {
+            "key": key,
+            "job_id": job_id,
+            "content_type": content_type,
+            "size": size,
+            "sha256": sha256,
+            "user_id": user_id,
+        },
+    )
+
+
+async def upload(conn: AsyncConnection, key: str) -> Upload | None:
+    row = (await conn.execute(_GET, {"key": key})).first()
+    return None if row is None else Upload(*row)
+
+
+async def mark_stored(conn: AsyncConnection, key: str) -> None:
+    await conn.execute(_STORED, {"key": key})
+
+
+async def pending_photos(conn: AsyncConnection, key: str) -> list[str]:
+    """Live photos with this key still `pending`."""
+    return [photo_id for (photo_id,) in await conn.execute(_PENDING, {"key": key})]
+
+
+async def live_job_seen(conn: AsyncConnection, job_id: str, seen_by: dict[str, object]) -> bool:
+    return bool((await conn.execute(_LIVE_JOB, {"job_id": job_id, **seen_by})).scalar())
+
+
+async def photo(
+    conn: AsyncConnection, photo_id: str, seen_by: dict[str, object]
+) -> dict[str, Any] | None:
+    """A live photo's document, if the user sees its job."""
+    return (await conn.execute(_PHOTO, {"id": photo_id, **seen_by})).scalar()

@@ -1,0 +1,167 @@
+"""Photos with the embedded blob store (PROTOCOL.md section 10): signed uploads,
+verification in both orders, refused bytes, expiry, visibility, and rebuild."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import subprocess
+import sys
+import time
+from typing import Any
+
+import httpx
+
+from tests.api.test_rebuild_and_lifecycle import snapshot
+from tests.support import Api, ServerProcess, customer_fields, job_fields, new_id, op
+
+PHOTO = b"\xff\xd8\xff\xe0" + b"battery bank, before" * 500
+
+
+def _job(api: Api, **extra: Any) -> tuple[str, str]:
+    """A new job (and its customer); returns (job id, the office device that wrote it)."""
+    office, cid, jid = new_id("office-"), new_id("c-"), new_id("j-")
+    r = api.push(office, [op(1, "customer", cid, fields=customer_fields()),
+                          op(2, "job", jid, fields=job_fields(cid, **extra))])  # fmt: skip
+    assert r.status_code == 200
+    return jid, office
+
+
+def _ticket(api: Api, job_id: str, data: bytes = PHOTO) -> dict[str, Any]:
+    body = {"job_id": job_id, "content_type": "image/jpeg", "size": len(data),
+            "sha256": hashlib.sha256(data).hexdigest()}  # fmt: skip
+    r = api.post("/api/uploads", body)
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def _photo_op(
+    seq: int, photo_id: str, job_id: str, key: str, data: bytes = PHOTO
+) -> dict[str, Any]:
+    fields = {"job_id": job_id, "key": key, "content_type": "image/jpeg", "size": len(data),
+              "sha256": hashlib.sha256(data).hexdigest(), "caption": "Before"}  # fmt: skip
+    return op(seq, "job_photo", photo_id, fields=fields)
+
+
+def test_an_upload_url_is_signed_scoped_to_the_job_and_unguessable(server: ServerProcess) -> None:
+    api = server.api()
+    jid, _ = _job(api)
+    first, second = _ticket(api, jid), _ticket(api, jid)
+    assert first["method"] == "PUT" and first["url"].startswith(server.base_url + "/blobs/")
+    assert re.fullmatch(rf"jobs/{jid}/[0-9a-f]{{32}}", first["key"])
+    assert first["key"] != second["key"]
+    assert first["headers"]["Content-Type"] == "image/jpeg"
+    # The URL's signature covers the key and the method.
+    other = first["url"].replace(first["key"], second["key"].replace("/", "%2F"))
+    assert httpx.put(other, content=PHOTO).status_code == 403
+    assert httpx.get(first["url"]).status_code == 403
+
+
+def test_a_photo_pushed_before_its_bytes_becomes_available_when_they_arrive(
+    server: ServerProcess,
+) -> None:
+    api = server.api()
+    jid, _ = _job(api)
+    ticket = _ticket(api, jid)
+    tablet = api.device(new_id("tablet-"))
+    pid = new_id("p-")
+    assert api.push(tablet.device_id, [_photo_op(1, pid, jid, ticket["key"])]).status_code == 200
+    reader = api.device(new_id("reader-"))
+    reader.pull()
+    assert reader.replica[("job_photo", pid)]["status"] == "pending"
+    assert api.get(f"/api/photos/{pid}").json()["url"] is None
+
+    assert httpx.put(ticket["url"], content=PHOTO, headers=ticket["headers"]).status_code == 204
+    reader.pull()  # the change reaches every device by pull
+    assert reader.replica[("job_photo", pid)]["status"] == "available"
+    photo = api.get(f"/api/photos/{pid}").json()
+    assert photo["status"] == "available" and photo["thumbnail_url"] is None
+    got = httpx.get(photo["url"])
+    assert got.status_code == 200 and got.content == PHOTO
+    assert got.headers["content-type"] == "image/jpeg"
+
+
+def test_a_photo_pushed_after_its_bytes_is_available_at_once(server: ServerProcess) -> None:
+    api = server.api()
+    jid, _ = _job(api)
+    ticket = _ticket(api, jid)
+    assert httpx.put(ticket["url"], content=PHOTO).status_code == 204
+    pid = new_id("p-")
+    r = api.push(new_id("tablet-"), [_photo_op(1, pid, jid, ticket["key"])])
+    assert r.json()["results"][0]["status"] == "applied"
+    assert api.get(f"/api/photos/{pid}").json()["status"] == "available"
+
+
+def test_bytes_that_do_not_match_are_refused_and_the_photo_stays_pending(
+    server: ServerProcess,
+) -> None:
+    api = server.api()
+    jid, _ = _job(api)
+    ticket = _ticket(api, jid)
+    pid = new_id("p-")
+    api.push(new_id("tablet-"), [_photo_op(1, pid, jid, ticket["key"])])
+    tampered = PHOTO[:-1] + b"!"
+    for body in (tampered, PHOTO[:-1], PHOTO + b"!"):
+        r = httpx.put(ticket["url"], content=body)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request"
+    assert api.get(f"/api/photos/{pid}").json()["status"] == "pending"
+    # A photo that declares other bytes than the upload's never becomes available.
+    other = new_id("p-")
+    api.push(new_id("tablet-"), [_photo_op(1, other, jid, ticket["key"], data=tampered)])
+    assert httpx.put(ticket["url"], content=PHOTO).status_code == 204
+    assert api.get(f"/api/photos/{pid}").json()["status"] == "available"
+    assert api.get(f"/api/photos/{other}").json()["status"] == "pending"
+
+
+def test_an_expired_upload_url_is_refused(databases: Any, tmp_path: Any) -> None:
+    server = ServerProcess(databases.create(), tmp_path / "data", SYNCSERVER_UPLOAD_URL_TTL_S="1")
+    server.start()
+    try:
+        api = server.api()
+        jid, _ = _job(api)
+        ticket = _ticket(api, jid)
+        time.sleep(2.1)
+        r = httpx.put(ticket["url"], content=PHOTO)
+        assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    finally:
+        server.stop()
+
+
+def test_uploads_and_photos_follow_what_the_user_may_see(server: ServerProcess) -> None:
+    admin = server.api()
+    tech_api, tech = admin.user_api("technician")
+    other_api, _ = admin.user_api("technician")
+    mine, _ = _job(admin, technician_id=tech["id"])
+    theirs, _ = _job(admin)
+    hidden = {"job_id": theirs, "content_type": "image/jpeg", "size": 1, "sha256": "a" * 64}
+    assert tech_api.post("/api/uploads", hidden).status_code == 404
+    ticket = _ticket(tech_api, mine)
+    pid = new_id("p-")
+    r = tech_api.push(new_id("tab-"), [_photo_op(1, pid, mine, ticket["key"])])
+    assert r.json()["results"][0]["status"] == "applied"
+    httpx.put(ticket["url"], content=PHOTO)
+    assert tech_api.get(f"/api/photos/{pid}").json()["status"] == "available"
+    assert other_api.get(f"/api/photos/{pid}").status_code == 404
+    for bad in ({"content_type": "image/gif"}, {"size": 26214401}, {"size": 0},
+                {"sha256": "xyz"}, {"job_id": "no-such-job"}):  # fmt: skip
+        body = {"job_id": mine, "content_type": "image/jpeg", "size": 10, "sha256": "a" * 64}
+        r = tech_api.post("/api/uploads", body | bad)
+        assert r.status_code in (404, 422), (bad, r.text)
+
+
+def test_rebuild_reproduces_photo_statuses(fresh_server: ServerProcess) -> None:
+    api = fresh_server.api()
+    jid, _ = _job(api)
+    early, late = _ticket(api, jid), _ticket(api, jid)
+    httpx.put(early["url"], content=PHOTO)
+    api.push(new_id("tab-"), [_photo_op(1, new_id("p-"), jid, early["key"]),
+                              _photo_op(2, new_id("p-"), jid, late["key"])])  # fmt: skip
+    httpx.put(late["url"], content=PHOTO)
+    before = snapshot(fresh_server.database_url)
+    assert fresh_server.stop() == 0
+    command = [sys.executable, "-m", "syncserver.cli", "rebuild"]
+    result = subprocess.run(
+        command, env=fresh_server.env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert snapshot(fresh_server.database_url) == before
