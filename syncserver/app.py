@@ -21,7 +21,7 @@ from starlette.routing import Route, WebSocketRoute
 from schema import wire
 from schema.migrate import migrate
 from syncserver.auth import Authenticator, blob_secret, bootstrap_admin
-from syncserver.blobs import LocalBlobStore
+from syncserver.blobs import LocalBlobStore, S3BlobStore
 from syncserver.codec import respond
 from syncserver.config import Settings
 from syncserver.db import create_engine, database_url
@@ -29,6 +29,7 @@ from syncserver.errors import SyncError
 from syncserver.handlers import photos as photo_handlers
 from syncserver.handlers import realtime as realtime_handlers
 from syncserver.openapi import ENDPOINTS, openapi_document
+from syncserver.photos import UploadChecker
 from syncserver.realtime import Hub
 from syncserver.state import ServerState
 
@@ -83,6 +84,7 @@ def create_app(settings: Settings) -> Starlette:
         url = database_url(settings)
         engine = create_engine(url, settings.pool_size)
         hub: Hub | None = None
+        checker: UploadChecker | None = None
         try:
             await migrate(engine)
             admin_hash, generated = await bootstrap_admin(engine, settings.admin_token)
@@ -92,13 +94,27 @@ def create_app(settings: Settings) -> Starlette:
                     flush=True,
                 )
             auth = Authenticator(engine, admin_hash)
-            blobs = LocalBlobStore(Path(settings.data_dir) / "blobs", await blob_secret(engine))
+            blobs: LocalBlobStore | S3BlobStore
+            if settings.s3_bucket:
+                blobs = S3BlobStore(
+                    settings.s3_bucket,
+                    settings.s3_endpoint,
+                    settings.s3_region,
+                    settings.s3_access_key_id,
+                    settings.s3_secret_access_key,
+                )
+                checker = UploadChecker(engine, blobs)
+                await checker.start()
+            else:
+                blobs = LocalBlobStore(Path(settings.data_dir) / "blobs", await blob_secret(engine))
             hub = Hub(engine, url, auth)
             await hub.start()
             yield {"server": ServerState(settings, engine, auth, hub, blobs)}
         finally:
             if hub is not None:
                 await hub.stop()
+            if checker is not None:
+                await checker.stop()
             await engine.dispose()
 
     routes = [Route(e.path, e.handler, methods=[e.method]) for e in ENDPOINTS] + [

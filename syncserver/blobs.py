@@ -1,4 +1,6 @@
-"""The local blob store of the embedded default: photo bytes on disk, behind signed URLs.
+"""Blob stores for photo bytes: the local disk of the embedded default, or S3.
+
+The local store keeps bytes on disk, behind signed URLs.
 
 A blob's file is named by the SHA-256 of its key, so no key can reach outside
 the store's directory. URLs carry an expiry and an HMAC of (method, key,
@@ -8,6 +10,7 @@ the signature is the authorization (PROTOCOL.md section 2).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import os
@@ -67,3 +70,77 @@ class LocalBlobStore:
         finally:
             if os.path.exists(temporary):
                 os.unlink(temporary)
+
+
+class S3BlobStore:
+    """Blobs in an S3-compatible bucket (AWS S3, Cloudflare R2, MinIO), via boto3.
+
+    Devices PUT to presigned URLs that pin the content type, length and sha256
+    checksum; the server never handles the bytes on upload. It verifies a stored
+    object by reading it and hashing (not every S3-compatible store keeps or
+    checks SHA-256 checksums), off the event loop."""
+
+    def __init__(
+        self,
+        bucket: str,
+        endpoint: str | None,
+        region: str | None,
+        access_key_id: str | None,
+        secret_access_key: str | None,
+    ) -> None:
+        import boto3
+        from botocore.config import Config
+
+        self.bucket = bucket
+        self._client = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name=region,
+            aws_access_key_id=access_key_id,
+            aws_secret_access_key=secret_access_key,
+            config=Config(signature_version="s3v4"),
+        )
+
+    def upload(
+        self, key: str, content_type: str, size: int, sha256: str, ttl_s: int
+    ) -> tuple[str, dict[str, str]]:
+        checksum = base64.b64encode(bytes.fromhex(sha256)).decode()
+        url = self._client.generate_presigned_url(
+            "put_object",
+            Params={
+                "Bucket": self.bucket,
+                "Key": key,
+                "ContentType": content_type,
+                "ContentLength": size,
+                "ChecksumSHA256": checksum,
+            },
+            ExpiresIn=ttl_s,
+        )
+        headers = {
+            "Content-Type": content_type,
+            "Content-Length": str(size),
+            "x-amz-checksum-sha256": checksum,
+        }
+        return str(url), headers
+
+    def download_url(self, key: str, ttl_s: int) -> str:
+        return str(
+            self._client.generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=ttl_s
+            )
+        )
+
+    def holds(self, key: str, size: int, sha256: str) -> bool:
+        """Whether the bucket holds exactly these bytes under the key (blocking)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            obj = self._client.get_object(Bucket=self.bucket, Key=key)
+        except ClientError:
+            return False
+        if obj.get("ContentLength") != size:
+            return False
+        digest = hashlib.sha256()
+        for chunk in obj["Body"].iter_chunks(1 << 20):
+            digest.update(chunk)
+        return digest.hexdigest() == sha256.lower()

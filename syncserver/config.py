@@ -21,6 +21,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     pool_size: int = 10
     s3_bucket: str | None = None
     s3_endpoint: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
     public_url: str | None = None
     upload_url_ttl_s: int = 900
     download_url_ttl_s: int = 300
@@ -48,6 +51,13 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
         "SYNCSERVER_S3_ENDPOINT",
         "Endpoint URL for R2, MinIO and other S3-compatible stores.",
     ),
+    ("s3_region", "SYNCSERVER_S3_REGION", "Region of the bucket (`auto` for R2)."),
+    (
+        "s3_access_key_id",
+        "SYNCSERVER_S3_ACCESS_KEY_ID",
+        "Access key for the bucket; unset: boto3's usual sources (environment, profile, role).",
+    ),
+    ("s3_secret_access_key", "SYNCSERVER_S3_SECRET_ACCESS_KEY", "Secret of that access key."),
     (
         "public_url",
         "SYNCSERVER_PUBLIC_URL",

@@ -15,6 +15,9 @@ Storing bytes and pushing a photo with that key take the same lock first
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -27,13 +30,15 @@ from changelog.hlc import wall_ms
 from schema import wire
 from syncserver import serverlog
 from syncserver.auth import BUILTIN_ADMIN_ID, Principal
-from syncserver.blobs import LocalBlobStore
+from syncserver.blobs import LocalBlobStore, S3BlobStore
 from syncserver.errors import Forbidden, InvalidRequest, NotFound
 from syncserver.storage import photos as photo_store
 from syncserver.storage import reads
 from syncserver.timefmt import rfc3339_ms
 
+BlobStore = LocalBlobStore | S3BlobStore
 _SERVER = Principal(BUILTIN_ADMIN_ID, "admin")
+log = logging.getLogger("syncserver.photos")
 
 
 def _viewer(who: Principal) -> dict[str, object]:
@@ -42,7 +47,7 @@ def _viewer(who: Principal) -> dict[str, object]:
 
 async def request_upload(
     engine: AsyncEngine,
-    store: LocalBlobStore,
+    store: BlobStore,
     who: Principal,
     body: wire.UploadRequest,
     base_url: str,
@@ -62,12 +67,13 @@ async def request_upload(
             user_id=who.user_id,
         )
     expires = wall_ms() // 1000 + ttl_s
+    if isinstance(store, S3BlobStore):
+        url, headers = store.upload(key, body.content_type, body.size, body.sha256, ttl_s)
+    else:
+        url = store.url(base_url, "PUT", key, expires)
+        headers = {"Content-Type": body.content_type, "Content-Length": str(body.size)}
     return wire.UploadTicket(
-        key=key,
-        method="PUT",
-        url=store.url(base_url, "PUT", key, expires),
-        headers={"Content-Type": body.content_type, "Content-Length": str(body.size)},
-        expires_at=rfc3339_ms(expires * 1000),
+        key=key, method="PUT", url=url, headers=headers, expires_at=rfc3339_ms(expires * 1000)
     )
 
 
@@ -86,6 +92,11 @@ async def receive(
     if upload is None:
         raise NotFound("no such upload")
     await store.store(key, chunks, upload.size, upload.sha256)
+    await _stored(engine, key)
+
+
+async def _stored(engine: AsyncEngine, key: str) -> None:
+    """The upload's bytes are stored and match: mark it, and its waiting photos available."""
     async with engine.begin() as conn:
         await devicelog.lock_upload(conn, key)
         photo_ids = await photo_store.pending_photos(conn, key)
@@ -115,7 +126,7 @@ async def blob_for_download(
 
 async def view(
     engine: AsyncEngine,
-    store: LocalBlobStore,
+    store: BlobStore,
     who: Principal,
     photo_id: str,
     base_url: str,
@@ -125,10 +136,84 @@ async def view(
         doc = await photo_store.photo(conn, photo_id, _viewer(who))
     if doc is None:
         raise NotFound("no such photo")
+    pending = doc.get("status") == "pending"
+    if pending and isinstance(store, S3BlobStore) and await settle(engine, store, doc["key"]):
+        async with engine.connect() as conn:
+            doc = await photo_store.photo(conn, photo_id, _viewer(who)) or doc
     url = None
     if doc.get("status") == "available":
-        url = store.url(base_url, "GET", doc["key"], wall_ms() // 1000 + ttl_s)
+        if isinstance(store, S3BlobStore):
+            url = store.download_url(doc["key"], ttl_s)
+        else:
+            url = store.url(base_url, "GET", doc["key"], wall_ms() // 1000 + ttl_s)
     try:
         return msgspec.convert(doc | {"url": url, "thumbnail_url": None}, wire.PhotoView)
     except msgspec.ValidationError as exc:  # a photo written before its fields were checked
         raise InvalidRequest(f"the photo cannot be shown: {exc}") from None
+
+
+async def settle(engine: AsyncEngine, store: S3BlobStore, key: str) -> bool:
+    """Look in the bucket for an upload's bytes; if they are there and match, the upload
+    is stored and its photos become available. Returns whether it is stored."""
+    async with engine.connect() as conn:
+        upload = await photo_store.upload(conn, key)
+    if upload is None:
+        return False
+    if upload.stored:
+        return True
+    held = await asyncio.to_thread(store.holds, key, upload.size, upload.sha256)
+    if held:
+        await _stored(engine, key)
+    else:
+        async with engine.begin() as conn:
+            await photo_store.note_check(conn, key)
+    return held
+
+
+async def settle_photo_ops(engine: AsyncEngine, store: BlobStore, ops: list[wire.Op]) -> None:
+    """Before a push merges photo ops, look for their bytes in the bucket (S3 mode), so
+    a photo whose upload came first is available at once."""
+    if not isinstance(store, S3BlobStore):
+        return
+    keys = {
+        op.fields["key"]
+        for op in ops
+        if op.entity == "job_photo" and isinstance(op.fields, dict)
+        and isinstance(op.fields.get("key"), str)
+    }  # fmt: skip
+    for key in sorted(keys):
+        await settle(engine, store, key)
+
+
+class UploadChecker:
+    """In S3 mode, looks in the bucket for the uploads photos wait for, with backoff, so a
+    photo pushed before its bytes becomes available within seconds of the upload."""
+
+    INTERVAL = 1.0
+
+    def __init__(self, engine: AsyncEngine, store: S3BlobStore) -> None:
+        self._engine = engine
+        self._store = store
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.INTERVAL)
+            try:
+                async with self._engine.connect() as conn:
+                    keys = await photo_store.due_for_check(conn, 50)
+                for key in keys:
+                    await settle(self._engine, self._store, key)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("upload check failed, retrying: %s", exc)

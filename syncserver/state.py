@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncserver.auth import Authenticator
-from syncserver.blobs import LocalBlobStore
+from syncserver.blobs import LocalBlobStore, S3BlobStore
 from syncserver.config import Settings
 from syncserver.realtime import Hub
 
@@ -18,4 +18,4 @@ class ServerState:
     engine: AsyncEngine
     auth: Authenticator
     hub: Hub
-    blobs: LocalBlobStore
+    blobs: LocalBlobStore | S3BlobStore

@@ -7,9 +7,9 @@ from starlette.responses import FileResponse, Response
 
 from schema import wire
 from syncserver import photos
-from syncserver.blobs import BlobMismatch
+from syncserver.blobs import BlobMismatch, LocalBlobStore
 from syncserver.codec import decode_request, respond
-from syncserver.errors import InvalidRequest
+from syncserver.errors import InvalidRequest, NotFound
 from syncserver.handlers.common import caller, path_param, server
 
 
@@ -45,12 +45,21 @@ async def get_photo(request: Request) -> Response:
     return respond(photo)
 
 
+def _local(request: Request) -> LocalBlobStore:
+    """The local store; with S3 there are no /blobs/ URLs."""
+    store = server(request).blobs
+    if not isinstance(store, LocalBlobStore):
+        raise NotFound("no such endpoint")
+    return store
+
+
 async def put_blob(request: Request) -> Response:
     state = server(request)
+    store = _local(request)
     try:
         await photos.receive(
             state.engine,
-            state.blobs,
+            store,
             path_param(request, "key"),
             request.stream(),
             _signature(request),
@@ -63,6 +72,6 @@ async def put_blob(request: Request) -> Response:
 async def get_blob(request: Request) -> Response:
     state = server(request)
     path, content_type = await photos.blob_for_download(
-        state.engine, state.blobs, path_param(request, "key"), _signature(request)
+        state.engine, _local(request), path_param(request, "key"), _signature(request)
     )
     return FileResponse(path, media_type=content_type)

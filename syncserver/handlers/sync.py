@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from schema import wire
+from syncserver import photos
 from syncserver import pull as pull_service
 from syncserver import push as push_service
 from syncserver.codec import decode_request, respond, wants_msgpack
@@ -17,6 +18,7 @@ async def push(request: Request) -> Response:
     state = server(request)
     principal = await caller(request)
     body = await decode_request(request, wire.PushRequest, state.settings.max_body_bytes)
+    await photos.settle_photo_ops(state.engine, state.blobs, body.ops)
     response = await push_service.push(
         state.engine, principal, body, state.settings.max_clock_skew_ms
     )

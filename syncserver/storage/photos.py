@@ -32,6 +32,21 @@ _GET = text(
     " WHERE key = :key"
 )
 _STORED = text("UPDATE uploads SET stored_at = coalesce(stored_at, now()) WHERE key = :key")
+_TO_CHECK = text(
+    """
+    SELECT u.key FROM uploads u
+    WHERE u.stored_at IS NULL
+      AND u.created_at > now() - interval '7 days'
+      AND (u.checked_at IS NULL
+           OR u.checked_at < now() - least(power(2, u.checks), 300) * interval '1 second')
+      AND EXISTS (SELECT 1 FROM entities ph
+                  WHERE ph.entity = 'job_photo' AND ph.data ->> 'key' = u.key
+                    AND NOT ph.deleted)
+    ORDER BY u.checked_at NULLS FIRST
+    LIMIT :limit
+    """
+)
+_CHECKED = text("UPDATE uploads SET checked_at = now(), checks = checks + 1 WHERE key = :key")
 _PENDING = text(
     """
     SELECT id FROM entities
@@ -87,6 +102,16 @@ async def upload(conn: AsyncConnection, key: str) -> Upload | None:
 
 async def mark_stored(conn: AsyncConnection, key: str) -> None:
     await conn.execute(_STORED, {"key": key})
+
+
+async def due_for_check(conn: AsyncConnection, limit: int) -> list[str]:
+    """Keys of uploads that photos wait for, not yet seen stored, whose next try is due:
+    1, 2, 4 ... up to 300 s after the last, for a week."""
+    return [key for (key,) in await conn.execute(_TO_CHECK, {"limit": limit})]
+
+
+async def note_check(conn: AsyncConnection, key: str) -> None:
+    await conn.execute(_CHECKED, {"key": key})
 
 
 async def pending_photos(conn: AsyncConnection, key: str) -> list[str]:
