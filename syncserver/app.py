@@ -29,7 +29,7 @@ from syncserver.errors import SyncError
 from syncserver.handlers import photos as photo_handlers
 from syncserver.handlers import realtime as realtime_handlers
 from syncserver.openapi import ENDPOINTS, openapi_document
-from syncserver.photos import UploadChecker
+from syncserver.photos import Thumbnailer, UploadChecker
 from syncserver.realtime import Hub
 from syncserver.state import ServerState
 
@@ -85,6 +85,7 @@ def create_app(settings: Settings) -> Starlette:
         engine = create_engine(url, settings.pool_size)
         hub: Hub | None = None
         checker: UploadChecker | None = None
+        thumbnailer: Thumbnailer | None = None
         try:
             await migrate(engine)
             admin_hash, generated = await bootstrap_admin(engine, settings.admin_token)
@@ -107,6 +108,8 @@ def create_app(settings: Settings) -> Starlette:
                 await checker.start()
             else:
                 blobs = LocalBlobStore(Path(settings.data_dir) / "blobs", await blob_secret(engine))
+            thumbnailer = Thumbnailer(engine, blobs)
+            await thumbnailer.start()
             hub = Hub(engine, url, auth)
             await hub.start()
             yield {"server": ServerState(settings, engine, auth, hub, blobs)}
@@ -115,6 +118,8 @@ def create_app(settings: Settings) -> Starlette:
                 await hub.stop()
             if checker is not None:
                 await checker.stop()
+            if thumbnailer is not None:
+                await thumbnailer.stop()
             await engine.dispose()
 
     routes = [Route(e.path, e.handler, methods=[e.method]) for e in ENDPOINTS] + [

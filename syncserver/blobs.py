@@ -48,6 +48,18 @@ class LocalBlobStore:
             return False
         return hmac.compare_digest(sig, self.signature(method, key, int(expires)))
 
+    def read(self, key: str) -> bytes:
+        return self.path(key).read_bytes()
+
+    def write(self, key: str, data: bytes, content_type: str) -> None:
+        """Store bytes the server made itself (a thumbnail)."""
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".write-")
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(temporary, target)
+
     async def store(self, key: str, chunks: AsyncIterator[bytes], size: int, sha256: str) -> None:
         """Write the bytes if, and only if, they have exactly this size and sha256."""
         target = self.path(key)
@@ -129,6 +141,12 @@ class S3BlobStore:
                 "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=ttl_s
             )
         )
+
+    def read(self, key: str) -> bytes:
+        return bytes(self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+
+    def write(self, key: str, data: bytes, content_type: str) -> None:
+        self._client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
 
     def holds(self, key: str, size: int, sha256: str) -> bool:
         """Whether the bucket holds exactly these bytes under the key (blocking)."""

@@ -34,6 +34,7 @@ from syncserver.blobs import LocalBlobStore, S3BlobStore
 from syncserver.errors import Forbidden, InvalidRequest, NotFound
 from syncserver.storage import photos as photo_store
 from syncserver.storage import reads
+from syncserver.thumbnails import SUFFIX, make_thumbnail, register_heic, thumbnail_key
 from syncserver.timefmt import rfc3339_ms
 
 BlobStore = LocalBlobStore | S3BlobStore
@@ -117,11 +118,12 @@ async def blob_for_download(
     """The stored file and its content type, for a validly signed GET."""
     if not store.signed("GET", key, *signature, now=wall_ms() // 1000):
         raise Forbidden("the photo URL is not valid, or it has expired")
+    original = key.removesuffix(SUFFIX)
     async with engine.connect() as conn:
-        upload = await photo_store.upload(conn, key)
+        upload = await photo_store.upload(conn, original)
     if upload is None or not upload.stored or not store.path(key).exists():
         raise NotFound("no such blob")
-    return store.path(key), upload.content_type
+    return store.path(key), "image/jpeg" if key != original else upload.content_type
 
 
 async def view(
@@ -140,14 +142,23 @@ async def view(
     if pending and isinstance(store, S3BlobStore) and await settle(engine, store, doc["key"]):
         async with engine.connect() as conn:
             doc = await photo_store.photo(conn, photo_id, _viewer(who)) or doc
-    url = None
+    url = thumbnail_url = None
     if doc.get("status") == "available":
+        key = doc["key"]
+        async with engine.connect() as conn:
+            upload = await photo_store.upload(conn, key)
+        has_thumbnail = upload is not None and upload.thumbnail
         if isinstance(store, S3BlobStore):
-            url = store.download_url(doc["key"], ttl_s)
+            url = store.download_url(key, ttl_s)
+            if has_thumbnail:
+                thumbnail_url = store.download_url(thumbnail_key(key), ttl_s)
         else:
-            url = store.url(base_url, "GET", doc["key"], wall_ms() // 1000 + ttl_s)
+            expires = wall_ms() // 1000 + ttl_s
+            url = store.url(base_url, "GET", key, expires)
+            if has_thumbnail:
+                thumbnail_url = store.url(base_url, "GET", thumbnail_key(key), expires)
     try:
-        return msgspec.convert(doc | {"url": url, "thumbnail_url": None}, wire.PhotoView)
+        return msgspec.convert(doc | {"url": url, "thumbnail_url": thumbnail_url}, wire.PhotoView)
     except msgspec.ValidationError as exc:  # a photo written before its fields were checked
         raise InvalidRequest(f"the photo cannot be shown: {exc}") from None
 
@@ -217,3 +228,48 @@ class UploadChecker:
                 raise
             except Exception as exc:
                 log.warning("upload check failed, retrying: %s", exc)
+
+
+class Thumbnailer:
+    """Makes the thumbnail of every verified upload, in the background, off the event loop."""
+
+    INTERVAL = 0.5
+
+    def __init__(self, engine: AsyncEngine, store: BlobStore) -> None:
+        self._engine = engine
+        self._store = store
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        register_heic()
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def _make(self, key: str) -> bool:
+        try:
+            thumbnail = make_thumbnail(self._store.read(key))
+        except (OSError, ValueError) as exc:  # not an image Pillow can read
+            log.info("no thumbnail for %s: %s", key, exc)
+            return False
+        self._store.write(thumbnail_key(key), thumbnail, "image/jpeg")
+        return True
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.INTERVAL)
+            try:
+                async with self._engine.connect() as conn:
+                    keys = await photo_store.due_for_thumbnail(conn, 20)
+                for key in keys:
+                    made = await asyncio.to_thread(self._make, key)
+                    async with self._engine.begin() as conn:
+                        await photo_store.note_thumbnail(conn, key, made)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("thumbnails failed, retrying: %s", exc)

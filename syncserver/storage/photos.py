@@ -19,6 +19,7 @@ class Upload:
     size: int
     sha256: str
     stored: bool
+    thumbnail: bool
 
 
 _CREATE = text(
@@ -28,8 +29,8 @@ _CREATE = text(
     """
 )
 _GET = text(
-    "SELECT key, job_id, content_type, size, sha256, stored_at IS NOT NULL FROM uploads"
-    " WHERE key = :key"
+    "SELECT key, job_id, content_type, size, sha256, stored_at IS NOT NULL,"
+    " thumbnail_at IS NOT NULL FROM uploads WHERE key = :key"
 )
 _STORED = text("UPDATE uploads SET stored_at = coalesce(stored_at, now()) WHERE key = :key")
 _TO_CHECK = text(
@@ -45,6 +46,17 @@ _TO_CHECK = text(
     ORDER BY u.checked_at NULLS FIRST
     LIMIT :limit
     """
+)
+_TO_THUMBNAIL = text(
+    """
+    SELECT key FROM uploads
+    WHERE stored_at IS NOT NULL AND thumbnail_at IS NULL AND thumbnail_failures < 3
+    ORDER BY stored_at LIMIT :limit
+    """
+)
+_THUMBNAIL_DONE = text("UPDATE uploads SET thumbnail_at = now() WHERE key = :key")
+_THUMBNAIL_FAILED = text(
+    "UPDATE uploads SET thumbnail_failures = thumbnail_failures + 1 WHERE key = :key"
 )
 _CHECKED = text("UPDATE uploads SET checked_at = now(), checks = checks + 1 WHERE key = :key")
 _PENDING = text(
@@ -108,6 +120,15 @@ async def due_for_check(conn: AsyncConnection, limit: int) -> list[str]:
     """Keys of uploads that photos wait for, not yet seen stored, whose next try is due:
     1, 2, 4 ... up to 300 s after the last, for a week."""
     return [key for (key,) in await conn.execute(_TO_CHECK, {"limit": limit})]
+
+
+async def due_for_thumbnail(conn: AsyncConnection, limit: int) -> list[str]:
+    """Stored uploads without a thumbnail (three failed tries and it is given up)."""
+    return [key for (key,) in await conn.execute(_TO_THUMBNAIL, {"limit": limit})]
+
+
+async def note_thumbnail(conn: AsyncConnection, key: str, made: bool) -> None:
+    await conn.execute(_THUMBNAIL_DONE if made else _THUMBNAIL_FAILED, {"key": key})
 
 
 async def note_check(conn: AsyncConnection, key: str) -> None:

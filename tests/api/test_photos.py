@@ -4,6 +4,7 @@ verification in both orders, refused bytes, expiry, visibility, and rebuild."""
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import subprocess
 import sys
@@ -165,3 +166,59 @@ def test_rebuild_reproduces_photo_statuses(fresh_server: ServerProcess) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert snapshot(fresh_server.database_url) == before
+
+
+def _jpeg(width: int, height: int, orientation: int | None = None) -> bytes:
+    from PIL import Image
+
+    image = Image.new("RGB", (width, height), (200, 30, 30))
+    out = io.BytesIO()
+    exif = Image.Exif()
+    if orientation is not None:
+        exif[0x0112] = orientation
+    image.save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+def _thumbnail_url(api: Api, photo_id: str, seconds: float = 10) -> str | None:
+    deadline = time.monotonic() + seconds
+    while True:
+        url = api.get(f"/api/photos/{photo_id}").json()["thumbnail_url"]
+        if url is not None or time.monotonic() > deadline:
+            return url if url is None else str(url)
+        time.sleep(0.2)
+
+
+def test_a_thumbnail_is_a_320_px_upright_jpeg(server: ServerProcess) -> None:
+    from PIL import Image
+
+    api = server.api()
+    jid, _ = _job(api)
+    cases = {
+        "sideways": (_jpeg(640, 480, orientation=6), (240, 320)),  # shown rotated: 480 x 640
+        "wide": (_jpeg(1000, 200), (320, 64)),
+        "small": (_jpeg(100, 80), (100, 80)),  # never enlarged
+    }
+    for name, (data, expected) in cases.items():
+        ticket = _ticket(api, jid, data)
+        httpx.put(ticket["url"], content=data).raise_for_status()
+        pid = new_id(f"{name}-")
+        api.push(new_id("tab-"), [_photo_op(1, pid, jid, ticket["key"], data=data)])
+        url = _thumbnail_url(api, pid)
+        assert url is not None, name
+        got = httpx.get(url)
+        assert got.status_code == 200 and got.headers["content-type"] == "image/jpeg"
+        with Image.open(io.BytesIO(got.content)) as thumb:
+            assert thumb.format == "JPEG" and thumb.size == expected, name
+            assert thumb.getexif().get(0x0112, 1) == 1, name  # upright, nothing left to rotate
+
+
+def test_bytes_that_are_no_image_get_no_thumbnail(server: ServerProcess) -> None:
+    api = server.api()
+    jid, _ = _job(api)
+    ticket = _ticket(api, jid)
+    httpx.put(ticket["url"], content=PHOTO).raise_for_status()
+    pid = new_id("p-")
+    api.push(new_id("tab-"), [_photo_op(1, pid, jid, ticket["key"])])
+    assert api.get(f"/api/photos/{pid}").json()["status"] == "available"
+    assert _thumbnail_url(api, pid, seconds=2) is None

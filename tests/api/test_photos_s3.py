@@ -14,7 +14,7 @@ import httpx
 import pytest
 from moto.server import ThreadedMotoServer
 
-from tests.api.test_photos import PHOTO, _job, _photo_op, _ticket
+from tests.api.test_photos import PHOTO, _job, _jpeg, _photo_op, _thumbnail_url, _ticket
 from tests.conftest import DatabaseFactory
 from tests.support import ServerProcess, free_port, new_id
 
@@ -125,3 +125,19 @@ def test_bytes_that_do_not_match_never_make_the_photo_available(
     assert hashlib.sha256(wrong).hexdigest() != hashlib.sha256(PHOTO).hexdigest()
     assert _status_within(s3_server, pid, 3) == "pending"
     assert api.get(f"/api/photos/{pid}").json()["url"] is None
+
+
+def test_the_thumbnail_is_stored_in_the_bucket_beside_the_photo(
+    s3_server: ServerProcess, s3_endpoint: str
+) -> None:
+    api = s3_server.api()
+    jid, _ = _job(api)
+    data = _jpeg(800, 600)
+    ticket = _ticket(api, jid, data)
+    httpx.put(ticket["url"], content=data, headers=ticket["headers"]).raise_for_status()
+    pid = new_id("p-")
+    api.push(new_id("tab-"), [_photo_op(1, pid, jid, ticket["key"], data=data)])
+    url = _thumbnail_url(api, pid)
+    assert url is not None and url.startswith(f"{s3_endpoint}/{BUCKET}/{ticket['key']}")
+    got = httpx.get(url)
+    assert got.status_code == 200 and got.content[:3] == b"\xff\xd8\xff"
