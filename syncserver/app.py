@@ -29,7 +29,7 @@ from syncserver.errors import SyncError
 from syncserver.handlers import photos as photo_handlers
 from syncserver.handlers import realtime as realtime_handlers
 from syncserver.openapi import ENDPOINTS, openapi_document
-from syncserver.photos import Thumbnailer, UploadChecker
+from syncserver.photos import Sweeper, Thumbnailer, UploadChecker
 from syncserver.realtime import Hub
 from syncserver.state import ServerState
 
@@ -86,6 +86,7 @@ def create_app(settings: Settings) -> Starlette:
         hub: Hub | None = None
         checker: UploadChecker | None = None
         thumbnailer: Thumbnailer | None = None
+        sweeper: Sweeper | None = None
         try:
             await migrate(engine)
             admin_hash, generated = await bootstrap_admin(engine, settings.admin_token)
@@ -104,12 +105,20 @@ def create_app(settings: Settings) -> Starlette:
                     settings.s3_access_key_id,
                     settings.s3_secret_access_key,
                 )
-                checker = UploadChecker(engine, blobs)
+                checker = UploadChecker(engine, blobs, interval=1.0)
                 await checker.start()
             else:
                 blobs = LocalBlobStore(Path(settings.data_dir) / "blobs", await blob_secret(engine))
-            thumbnailer = Thumbnailer(engine, blobs)
+            thumbnailer = Thumbnailer(engine, blobs, interval=0.5)
             await thumbnailer.start()
+            sweeper = Sweeper(
+                engine,
+                blobs,
+                settings.sweep_interval_s,
+                settings.blob_retention_s,
+                settings.orphan_upload_ttl_s,
+            )
+            await sweeper.start()
             hub = Hub(engine, url, auth)
             await hub.start()
             yield {"server": ServerState(settings, engine, auth, hub, blobs)}
@@ -118,8 +127,9 @@ def create_app(settings: Settings) -> Starlette:
                 await hub.stop()
             if checker is not None:
                 await checker.stop()
-            if thumbnailer is not None:
-                await thumbnailer.stop()
+            for task in (thumbnailer, sweeper):
+                if task is not None:
+                    await task.stop()
             await engine.dispose()
 
     routes = [Route(e.path, e.handler, methods=[e.method]) for e in ENDPOINTS] + [

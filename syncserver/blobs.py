@@ -51,6 +51,9 @@ class LocalBlobStore:
     def read(self, key: str) -> bytes:
         return self.path(key).read_bytes()
 
+    def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
+
     def write(self, key: str, data: bytes, content_type: str) -> None:
         """Store bytes the server made itself (a thumbnail)."""
         target = self.path(key)
@@ -144,6 +147,9 @@ class S3BlobStore:
 
     def read(self, key: str) -> bytes:
         return bytes(self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+
+    def delete(self, key: str) -> None:
+        self._client.delete_object(Bucket=self.bucket, Key=key)
 
     def write(self, key: str, data: bytes, content_type: str) -> None:
         self._client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)

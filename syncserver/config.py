@@ -27,6 +27,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     public_url: str | None = None
     upload_url_ttl_s: int = 900
     download_url_ttl_s: int = 300
+    blob_retention_s: int = 7 * 86400
+    orphan_upload_ttl_s: int = 30 * 86400
+    sweep_interval_s: float = 60.0
     log_level: str = "info"
 
 
@@ -65,6 +68,17 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
     ),
     ("upload_url_ttl_s", "SYNCSERVER_UPLOAD_URL_TTL_S", "How long an upload URL works."),
     ("download_url_ttl_s", "SYNCSERVER_DOWNLOAD_URL_TTL_S", "How long a photo URL works."),
+    (
+        "blob_retention_s",
+        "SYNCSERVER_BLOB_RETENTION_S",
+        "How long a deleted photo's bytes are kept.",
+    ),
+    (
+        "orphan_upload_ttl_s",
+        "SYNCSERVER_ORPHAN_UPLOAD_TTL_S",
+        "How long bytes no photo uses are kept.",
+    ),
+    ("sweep_interval_s", "SYNCSERVER_SWEEP_INTERVAL_S", "Seconds between blob sweeps."),
     ("log_level", "SYNCSERVER_LOG_LEVEL", "Log level (debug, info, warning, error)."),
 )
 

@@ -196,15 +196,16 @@ async def settle_photo_ops(engine: AsyncEngine, store: BlobStore, ops: list[wire
         await settle(engine, store, key)
 
 
-class UploadChecker:
-    """In S3 mode, looks in the bucket for the uploads photos wait for, with backoff, so a
-    photo pushed before its bytes becomes available within seconds of the upload."""
+class _Every:
+    """Work run every `interval` seconds in the background until stopped; a failure is
+    logged and tried again next time."""
 
-    INTERVAL = 1.0
+    name = "background work"
 
-    def __init__(self, engine: AsyncEngine, store: S3BlobStore) -> None:
+    def __init__(self, engine: AsyncEngine, store: BlobStore, interval: float) -> None:
         self._engine = engine
         self._store = store
+        self._interval = interval
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -215,40 +216,43 @@ class UploadChecker:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+    async def tick(self) -> None:
+        raise NotImplementedError
 
     async def _run(self) -> None:
         while True:
-            await asyncio.sleep(self.INTERVAL)
+            await asyncio.sleep(self._interval)
             try:
-                async with self._engine.connect() as conn:
-                    keys = await photo_store.due_for_check(conn, 50)
-                for key in keys:
-                    await settle(self._engine, self._store, key)
+                await self.tick()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("upload check failed, retrying: %s", exc)
+                log.warning("%s failed, trying again: %s", self.name, exc)
 
 
-class Thumbnailer:
-    """Makes the thumbnail of every verified upload, in the background, off the event loop."""
+class UploadChecker(_Every):
+    """In S3 mode, looks in the bucket for the uploads photos wait for, with backoff, so a
+    photo pushed before its bytes becomes available within seconds of the upload."""
 
-    INTERVAL = 0.5
+    name = "upload check"
 
-    def __init__(self, engine: AsyncEngine, store: BlobStore) -> None:
-        self._engine = engine
-        self._store = store
-        self._task: asyncio.Task[None] | None = None
+    async def tick(self) -> None:
+        assert isinstance(self._store, S3BlobStore)
+        async with self._engine.connect() as conn:
+            keys = await photo_store.due_for_check(conn, 50)
+        for key in keys:
+            await settle(self._engine, self._store, key)
+
+
+class Thumbnailer(_Every):
+    """Makes the thumbnail of every verified upload, off the event loop."""
+
+    name = "thumbnails"
 
     async def start(self) -> None:
         register_heic()
-        self._task = asyncio.create_task(self._run())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await super().start()
 
     def _make(self, key: str) -> bool:
         try:
@@ -259,17 +263,46 @@ class Thumbnailer:
         self._store.write(thumbnail_key(key), thumbnail, "image/jpeg")
         return True
 
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.INTERVAL)
-            try:
-                async with self._engine.connect() as conn:
-                    keys = await photo_store.due_for_thumbnail(conn, 20)
-                for key in keys:
-                    made = await asyncio.to_thread(self._make, key)
-                    async with self._engine.begin() as conn:
-                        await photo_store.note_thumbnail(conn, key, made)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("thumbnails failed, retrying: %s", exc)
+    async def tick(self) -> None:
+        async with self._engine.connect() as conn:
+            keys = await photo_store.due_for_thumbnail(conn, 20)
+        for key in keys:
+            made = await asyncio.to_thread(self._make, key)
+            async with self._engine.begin() as conn:
+                await photo_store.note_thumbnail(conn, key, made)
+
+
+class Sweeper(_Every):
+    """Removes blobs no photo needs: those of photos deleted `retention_s` ago (unless a
+    live photo uses the key), and uploads no photo used within `orphan_ttl_s`."""
+
+    name = "blob sweep"
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        store: BlobStore,
+        interval: float,
+        retention_s: int,
+        orphan_ttl_s: int,
+    ) -> None:
+        super().__init__(engine, store, interval)
+        self._retention_s = retention_s
+        self._orphan_ttl_s = orphan_ttl_s
+
+    def _remove(self, key: str) -> None:
+        self._store.delete(key)
+        self._store.delete(thumbnail_key(key))
+
+    async def tick(self) -> None:
+        async with self._engine.connect() as conn:
+            deleted = await photo_store.blobs_of_deleted_photos(conn, self._retention_s, 100)
+            orphans = await photo_store.orphan_uploads(conn, self._orphan_ttl_s, 100)
+        for key in deleted:
+            await asyncio.to_thread(self._remove, key)
+            async with self._engine.begin() as conn:
+                await photo_store.forget_bytes(conn, key)
+        for key in orphans:
+            await asyncio.to_thread(self._remove, key)
+            async with self._engine.begin() as conn:
+                await photo_store.forget_upload(conn, key)

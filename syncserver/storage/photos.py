@@ -58,6 +58,30 @@ _THUMBNAIL_DONE = text("UPDATE uploads SET thumbnail_at = now() WHERE key = :key
 _THUMBNAIL_FAILED = text(
     "UPDATE uploads SET thumbnail_failures = thumbnail_failures + 1 WHERE key = :key"
 )
+_DELETED_PHOTOS_BLOBS = text(
+    """
+    SELECT u.key FROM uploads u
+    WHERE u.stored_at IS NOT NULL
+      AND EXISTS (SELECT 1 FROM entities ph
+                  WHERE ph.entity = 'job_photo' AND ph.data ->> 'key' = u.key)
+      AND NOT EXISTS (SELECT 1 FROM entities ph
+                      WHERE ph.entity = 'job_photo' AND ph.data ->> 'key' = u.key
+                        AND (NOT ph.deleted
+                             OR ph.updated_at > now() - :retention * interval '1 second'))
+    LIMIT :limit
+    """
+)
+_ORPHANS = text(
+    """
+    SELECT u.key FROM uploads u
+    WHERE u.created_at < now() - :ttl * interval '1 second'
+      AND NOT EXISTS (SELECT 1 FROM entities ph
+                      WHERE ph.entity = 'job_photo' AND ph.data ->> 'key' = u.key)
+    LIMIT :limit
+    """
+)
+_FORGET_BYTES = text("UPDATE uploads SET stored_at = NULL, thumbnail_at = NULL WHERE key = :key")
+_FORGET_UPLOAD = text("DELETE FROM uploads WHERE key = :key")
 _CHECKED = text("UPDATE uploads SET checked_at = now(), checks = checks + 1 WHERE key = :key")
 _PENDING = text(
     """
@@ -129,6 +153,26 @@ async def due_for_thumbnail(conn: AsyncConnection, limit: int) -> list[str]:
 
 async def note_thumbnail(conn: AsyncConnection, key: str, made: bool) -> None:
     await conn.execute(_THUMBNAIL_DONE if made else _THUMBNAIL_FAILED, {"key": key})
+
+
+async def blobs_of_deleted_photos(conn: AsyncConnection, retention_s: int, limit: int) -> list[str]:
+    """Stored uploads whose every photo was deleted more than `retention_s` ago."""
+    rows = await conn.execute(_DELETED_PHOTOS_BLOBS, {"retention": retention_s, "limit": limit})
+    return [key for (key,) in rows]
+
+
+async def orphan_uploads(conn: AsyncConnection, ttl_s: int, limit: int) -> list[str]:
+    """Uploads older than `ttl_s` that no photo ever used."""
+    return [key for (key,) in await conn.execute(_ORPHANS, {"ttl": ttl_s, "limit": limit})]
+
+
+async def forget_bytes(conn: AsyncConnection, key: str) -> None:
+    """The bytes are gone: a photo revived later with this key is `pending` again."""
+    await conn.execute(_FORGET_BYTES, {"key": key})
+
+
+async def forget_upload(conn: AsyncConnection, key: str) -> None:
+    await conn.execute(_FORGET_UPLOAD, {"key": key})
 
 
 async def note_check(conn: AsyncConnection, key: str) -> None:

@@ -222,3 +222,41 @@ def test_bytes_that_are_no_image_get_no_thumbnail(server: ServerProcess) -> None
     api.push(new_id("tab-"), [_photo_op(1, pid, jid, ticket["key"])])
     assert api.get(f"/api/photos/{pid}").json()["status"] == "available"
     assert _thumbnail_url(api, pid, seconds=2) is None
+
+
+def test_the_sweep_removes_bytes_of_deleted_photos_and_of_unused_uploads(
+    databases: Any, tmp_path: Any
+) -> None:
+    from syncserver.blobs import LocalBlobStore
+
+    server = ServerProcess(
+        databases.create(),
+        tmp_path / "data",
+        SYNCSERVER_SWEEP_INTERVAL_S="0.3",
+        SYNCSERVER_BLOB_RETENTION_S="1",
+        SYNCSERVER_ORPHAN_UPLOAD_TTL_S="1",
+    )
+    server.start()
+    try:
+        api = server.api()
+        on_disk = LocalBlobStore(tmp_path / "data" / "blobs", b"").path
+        jid, _ = _job(api)
+        kept, dropped, unused = _ticket(api, jid), _ticket(api, jid), _ticket(api, jid)
+        for ticket in (kept, dropped, unused):
+            httpx.put(ticket["url"], content=PHOTO).raise_for_status()
+        tablet, live, gone = new_id("tab-"), new_id("p-"), new_id("p-")
+        api.push(tablet, [_photo_op(1, live, jid, kept["key"]),
+                          _photo_op(2, gone, jid, dropped["key"]),
+                          op(3, "job_photo", gone, "delete")])  # fmt: skip
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (
+            on_disk(dropped["key"]).exists() or on_disk(unused["key"]).exists()
+        ):
+            time.sleep(0.2)
+        assert not on_disk(dropped["key"]).exists()  # deleted photo, after the retention
+        assert not on_disk(unused["key"]).exists()  # never used by any photo
+        assert on_disk(kept["key"]).exists()  # a live photo's bytes stay
+        assert httpx.put(unused["url"], content=PHOTO).status_code == 404
+        assert httpx.get(api.get(f"/api/photos/{live}").json()["url"]).content == PHOTO
+    finally:
+        server.stop()
