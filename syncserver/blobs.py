@@ -92,8 +92,8 @@ class S3BlobStore:
 
     Devices PUT to presigned URLs that pin the content type, length and sha256
     checksum; the server never handles the bytes on upload. It verifies a stored
-    object by reading it and hashing (not every S3-compatible store keeps or
-    checks SHA-256 checksums), off the event loop."""
+    object off the event loop: by the object's SHA-256 checksum
+    when the store kept one (S3 does for these uploads), else by reading the bytes."""
 
     def __init__(
         self,
@@ -159,6 +159,15 @@ class S3BlobStore:
         from botocore.exceptions import ClientError
 
         try:
+            head = self._client.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
+        except ClientError:
+            return False
+        if head.get("ContentLength") != size:
+            return False
+        checksum = head.get("ChecksumSHA256")
+        if checksum and "-" not in checksum:  # a whole-object checksum the store verified
+            return bool(checksum == base64.b64encode(bytes.fromhex(sha256)).decode())
+        try:  # the store keeps no checksum: read the bytes and hash them
             obj = self._client.get_object(Bucket=self.bucket, Key=key)
         except ClientError:
             return False
