@@ -260,3 +260,27 @@ def test_the_sweep_removes_bytes_of_deleted_photos_and_of_unused_uploads(
         assert httpx.get(api.get(f"/api/photos/{live}").json()["url"]).content == PHOTO
     finally:
         server.stop()
+
+
+def test_heic_photos_get_a_jpeg_thumbnail(server: ServerProcess) -> None:
+    import pillow_heif
+    from PIL import Image
+
+    pillow_heif.register_heif_opener()
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), (10, 200, 10)).save(out, format="HEIF")
+    data = out.getvalue()
+    api = server.api()
+    jid, _ = _job(api)
+    sha = hashlib.sha256(data).hexdigest()
+    body = {"job_id": jid, "content_type": "image/heic", "size": len(data), "sha256": sha}
+    ticket = api.post("/api/uploads", body).json()
+    httpx.put(ticket["url"], content=data, headers=ticket["headers"]).raise_for_status()
+    pid = new_id("heic-")
+    fields = {"job_id": jid, "key": ticket["key"], "content_type": "image/heic",
+              "size": len(data), "sha256": sha}  # fmt: skip
+    api.push(new_id("tab-"), [op(1, "job_photo", pid, fields=fields)])
+    url = _thumbnail_url(api, pid)
+    assert url is not None
+    with Image.open(io.BytesIO(httpx.get(url).content)) as thumb:
+        assert thumb.format == "JPEG" and thumb.size == (320, 240)
