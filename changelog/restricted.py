@@ -17,6 +17,10 @@ new set and the cursor names it;
 the set the request presented stays until a later cursor is presented, so a
 retried pull (its answer lost) finds the same set again.
 
+A set records the role and areas it was made for, and whether its page left
+nothing behind (`complete`): presenting a complete set for the same role and
+areas when no entity changed since the cursor skips computing the view.
+
 A cursor without a set (issued while the user saw everything) or naming a set
 that is gone is read conservatively: the device may hold every entity that is
 not deleted or changed after the cursor, so each of those it may not see now
@@ -40,19 +44,28 @@ _PAGE = text(
         SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint
                * :per_transaction AS safe
     ),
+    presented AS (
+        SELECT s.entities, s.ids, s.view, s.complete FROM pull_sets s
+        WHERE s.id = CAST(:held AS bigint) AND s.device_id = :device_id
+    ),
+    -- Nothing to compare when the set is complete for this same role and areas and
+    -- no entity has changed since the cursor: a quiet poll skips computing the view.
+    needed AS (
+        SELECT NOT EXISTS (SELECT 1 FROM presented WHERE view = :view AND complete)
+            OR EXISTS (SELECT 1 FROM entities
+                       WHERE version > :after AND version < (SELECT safe FROM bound))
+            AS needed
+    ),
     {VISIBLE_CTES},
     visible AS (
         SELECT e.entity, e.id, e.version, e.change
         FROM visible_keys v JOIN entities e ON e.entity = v.entity AND e.id = v.id
-        WHERE NOT e.deleted
-    ),
-    presented AS (
-        SELECT s.entities, s.ids FROM pull_sets s
-        WHERE s.id = CAST(:held AS bigint) AND s.device_id = :device_id
+        WHERE NOT e.deleted AND (SELECT needed FROM needed)
     ),
     held AS (
         SELECT m.entity, m.id
         FROM presented p, unnest(p.entities, p.ids) AS m(entity, id)
+        WHERE (SELECT needed FROM needed)
         UNION ALL
         SELECT e.entity, e.id FROM entities e
         WHERE :resumed AND NOT EXISTS (SELECT 1 FROM presented)
@@ -83,14 +96,21 @@ _PAGE = text(
         SELECT * FROM page ORDER BY version LIMIT :limit
     ),
     new_set AS (
-        INSERT INTO pull_sets (device_id, entities, ids)
-        SELECT :device_id, coalesce(array_agg(k.entity), '{{}}'), coalesce(array_agg(k.id), '{{}}')
+        INSERT INTO pull_sets (device_id, entities, ids, view, complete)
+        SELECT :device_id, coalesce(array_agg(k.entity), '{{}}'), coalesce(array_agg(k.id), '{{}}'),
+               :view, (SELECT count(*) FROM page) <= :limit
         FROM ((SELECT entity, id FROM held
                EXCEPT SELECT entity, id FROM delivered WHERE removed)
               UNION SELECT entity, id FROM delivered WHERE entering) AS k
         HAVING EXISTS (SELECT 1 FROM delivered WHERE entering OR removed)
             OR NOT EXISTS (SELECT 1 FROM presented)
         RETURNING id
+    ),
+    completed AS (
+        UPDATE pull_sets SET complete = true, view = :view
+        WHERE id = CAST(:held AS bigint) AND device_id = :device_id
+          AND NOT (complete AND view = :view) AND (SELECT count(*) FROM page) <= :limit
+          AND NOT EXISTS (SELECT 1 FROM new_set)
     ),
     pruned AS (
         DELETE FROM pull_sets
@@ -112,6 +132,7 @@ async def restricted_page(
     *,
     device_id: str,
     user_id: str,
+    role: str,
     areas: list[str],
     cursor: Cursor | None,
     limit: int,
@@ -126,6 +147,7 @@ async def restricted_page(
                 "device_id": device_id,
                 "user_id": user_id,
                 "areas": areas,
+                "view": f"{role}|{','.join(sorted(areas))}",
                 "after": after,
                 "held": cursor.held if cursor else None,
                 "resumed": cursor is not None,

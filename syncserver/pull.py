@@ -76,6 +76,7 @@ async def _page(
         conn,
         device_id=request.device_id,
         user_id=principal.user_id,
+        role=principal.role,
         areas=areas_of(principal.role, principal.service_areas),
         cursor=cursor,
         limit=request.limit,
