@@ -86,20 +86,9 @@ def _statement(f: JobFilter, after: bool) -> str:
         if f.words
         else ""
     )
-    return f"""
-    WITH page AS (
-        SELECT p.id, p.data, {_KEY_OUT.get(f.sort, key)} AS k,
-               row_number() OVER (ORDER BY {key} {direction}, p.id {direction}) AS n
-        FROM (SELECT p.* FROM entities p {join}
-              WHERE {" AND ".join(where)}
-              ORDER BY {key} {direction}, p.id {direction}
-              LIMIT :limit + 1) AS p
+    return keyset.page_statement(
+        where=where, key=key, direction=direction, key_out=_KEY_OUT.get(f.sort, key), join=join
     )
-    SELECT coalesce(json_agg(data ORDER BY n) FILTER (WHERE n <= :limit), '[]')::text,
-           (SELECT k FROM page WHERE n = :limit), (SELECT id FROM page WHERE n = :limit),
-           count(*) > :limit
-    FROM page
-    """
 
 
 async def page(

@@ -29,3 +29,30 @@ def decode(cursor: str, key_type: type[int] | type[str]) -> tuple[int | str, str
     if isinstance(key, str) and "\x00" in key or "\x00" in decoded.id:
         raise ValueError("cursor is not one this server issued")
     return key, decoded.id
+
+
+def page_statement(
+    *,
+    where: list[str],
+    key: str,
+    direction: str = "ASC",
+    key_out: str | None = None,
+    join: str = "",
+) -> str:
+    """One page of `entities p` rows matching `where`, in (key, id) order: the page's
+    documents as a JSON array, the last row's key (as `key_out`) and id, and whether
+    more rows follow. Binds `:limit`."""
+    order = f"{key} {direction}, p.id {direction}"
+    return f"""
+    WITH page AS (
+        SELECT p.id, p.data, {key_out or key} AS k, row_number() OVER (ORDER BY {order}) AS n
+        FROM (SELECT p.* FROM entities p {join}
+              WHERE {" AND ".join(where)}
+              ORDER BY {order}
+              LIMIT :limit + 1) AS p
+    )
+    SELECT coalesce(json_agg(data ORDER BY n) FILTER (WHERE n <= :limit), '[]')::text,
+           (SELECT k FROM page WHERE n = :limit), (SELECT id FROM page WHERE n = :limit),
+           count(*) > :limit
+    FROM page
+    """

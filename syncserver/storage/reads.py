@@ -116,20 +116,7 @@ def _customers_statement(words: bool, type_: bool, include_deleted: bool, after:
     if after:
         where.append("(p.data ->> 'name', p.id) > (:key, :after_id)")
     where.append(f"(NOT :restricted OR {_SEEN_JOB_USES.format(field='customer_id', id='p.id')})")
-    return f"""
-    WITH page AS (
-        SELECT p.id, p.data, p.data ->> 'name' AS k,
-               row_number() OVER (ORDER BY p.data ->> 'name', p.id) AS n
-        FROM (SELECT p.* FROM entities p
-              WHERE {" AND ".join(where)}
-              ORDER BY p.data ->> 'name', p.id
-              LIMIT :limit + 1) AS p
-    )
-    SELECT coalesce(json_agg(data ORDER BY n) FILTER (WHERE n <= :limit), '[]')::text,
-           (SELECT k FROM page WHERE n = :limit), (SELECT id FROM page WHERE n = :limit),
-           count(*) > :limit
-    FROM page
-    """
+    return keyset.page_statement(where=where, key="p.data ->> 'name'")
 
 
 async def customers_page(
