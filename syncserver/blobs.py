@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import os
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,17 @@ class LocalBlobStore:
     def url(self, base: str, method: str, key: str, expires: int) -> str:
         query = urlencode({"expires": expires, "sig": self.signature(method, key, expires)})
         return f"{base.rstrip('/')}/blobs/{quote(key)}?{query}"
+
+    def upload(
+        self, base: str, key: str, content_type: str, size: int, sha256: str, expires: int
+    ) -> tuple[str, dict[str, str]]:
+        """A PUT URL on this server (`base`), signed until `expires` (epoch seconds), and
+        the headers to send with it."""
+        url = self.url(base, "PUT", key, expires)
+        return url, {"Content-Type": content_type, "Content-Length": str(size)}
+
+    def download_url(self, base: str, key: str, ttl_s: int) -> str:
+        return self.url(base, "GET", key, int(time.time()) + ttl_s)
 
     def signed(self, method: str, key: str, expires: str | None, sig: str | None, now: int) -> bool:
         """Whether a request carries a valid, unexpired signature for this method and key."""
@@ -117,8 +129,10 @@ class S3BlobStore:
         )
 
     def upload(
-        self, key: str, content_type: str, size: int, sha256: str, ttl_s: int
+        self, base: str, key: str, content_type: str, size: int, sha256: str, expires: int
     ) -> tuple[str, dict[str, str]]:
+        """A PUT URL presigned until `expires` (epoch seconds) and the headers to send with
+        it (`base` is not used: the URL is the bucket's)."""
         checksum = base64.b64encode(bytes.fromhex(sha256)).decode()
         url = self._client.generate_presigned_url(
             "put_object",
@@ -129,7 +143,7 @@ class S3BlobStore:
                 "ContentLength": size,
                 "ChecksumSHA256": checksum,
             },
-            ExpiresIn=ttl_s,
+            ExpiresIn=max(1, expires - int(time.time())),
         )
         headers = {
             "Content-Type": content_type,
@@ -138,7 +152,7 @@ class S3BlobStore:
         }
         return str(url), headers
 
-    def download_url(self, key: str, ttl_s: int) -> str:
+    def download_url(self, base: str, key: str, ttl_s: int) -> str:
         return str(
             self._client.generate_presigned_url(
                 "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=ttl_s

@@ -30,6 +30,7 @@ from changelog.hlc import wall_ms
 from schema import wire
 from syncserver import serverlog
 from syncserver.auth import BUILTIN_ADMIN_ID, Principal
+from syncserver.background import every
 from syncserver.blobs import LocalBlobStore, S3BlobStore
 from syncserver.errors import Forbidden, InvalidRequest, NotFound
 from syncserver.storage import photos as photo_store
@@ -42,10 +43,6 @@ _SERVER = Principal(BUILTIN_ADMIN_ID, "admin")
 log = logging.getLogger("syncserver.photos")
 
 
-def _viewer(who: Principal) -> dict[str, object]:
-    return reads.viewer(who.user_id, who.role, who.service_areas)
-
-
 async def request_upload(
     engine: AsyncEngine,
     store: BlobStore,
@@ -56,7 +53,7 @@ async def request_upload(
 ) -> wire.UploadTicket:
     key = f"jobs/{body.job_id}/{uuid.uuid4().hex}"
     async with engine.begin() as conn:
-        if not await photo_store.live_job_seen(conn, body.job_id, _viewer(who)):
+        if not await photo_store.live_job_seen(conn, body.job_id, reads.viewer(who)):
             raise NotFound("no such job")
         await photo_store.create_upload(
             conn,
@@ -68,11 +65,7 @@ async def request_upload(
             user_id=who.user_id,
         )
     expires = wall_ms() // 1000 + ttl_s
-    if isinstance(store, S3BlobStore):
-        url, headers = store.upload(key, body.content_type, body.size, body.sha256, ttl_s)
-    else:
-        url = store.url(base_url, "PUT", key, expires)
-        headers = {"Content-Type": body.content_type, "Content-Length": str(body.size)}
+    url, headers = store.upload(base_url, key, body.content_type, body.size, body.sha256, expires)
     return wire.UploadTicket(
         key=key, method="PUT", url=url, headers=headers, expires_at=rfc3339_ms(expires * 1000)
     )
@@ -135,28 +128,21 @@ async def view(
     ttl_s: int,
 ) -> wire.PhotoView:
     async with engine.connect() as conn:
-        doc = await photo_store.photo(conn, photo_id, _viewer(who))
+        doc = await photo_store.photo(conn, photo_id, reads.viewer(who))
     if doc is None:
         raise NotFound("no such photo")
     pending = doc.get("status") == "pending"
     if pending and isinstance(store, S3BlobStore) and await settle(engine, store, doc["key"]):
         async with engine.connect() as conn:
-            doc = await photo_store.photo(conn, photo_id, _viewer(who)) or doc
+            doc = await photo_store.photo(conn, photo_id, reads.viewer(who)) or doc
     url = thumbnail_url = None
     if doc.get("status") == "available":
         key = doc["key"]
         async with engine.connect() as conn:
             upload = await photo_store.upload(conn, key)
-        has_thumbnail = upload is not None and upload.thumbnail
-        if isinstance(store, S3BlobStore):
-            url = store.download_url(key, ttl_s)
-            if has_thumbnail:
-                thumbnail_url = store.download_url(thumbnail_key(key), ttl_s)
-        else:
-            expires = wall_ms() // 1000 + ttl_s
-            url = store.url(base_url, "GET", key, expires)
-            if has_thumbnail:
-                thumbnail_url = store.url(base_url, "GET", thumbnail_key(key), expires)
+        url = store.download_url(base_url, key, ttl_s)
+        if upload is not None and upload.thumbnail:
+            thumbnail_url = store.download_url(base_url, thumbnail_key(key), ttl_s)
     try:
         return msgspec.convert(doc | {"url": url, "thumbnail_url": thumbnail_url}, wire.PhotoView)
     except msgspec.ValidationError as exc:  # a photo written before its fields were checked
@@ -197,8 +183,7 @@ async def settle_photo_ops(engine: AsyncEngine, store: BlobStore, ops: list[wire
 
 
 class _Every:
-    """Work run every `interval` seconds in the background until stopped; a failure is
-    logged and tried again next time."""
+    """Photo work run every `interval` seconds in the background until stopped."""
 
     name = "background work"
 
@@ -209,7 +194,7 @@ class _Every:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
+        self._task = asyncio.create_task(every(self._interval, self.tick, self.name))
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -219,16 +204,6 @@ class _Every:
 
     async def tick(self) -> None:
         raise NotImplementedError
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                await self.tick()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("%s failed, trying again: %s", self.name, exc)
 
 
 class UploadChecker(_Every):

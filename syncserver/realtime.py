@@ -32,6 +32,7 @@ from starlette.websockets import WebSocket
 
 from schema.visibility import SEES_EVERYTHING
 from syncserver.auth import Authenticator, Principal
+from syncserver.background import every
 from syncserver.errors import Unauthorized
 from syncserver.storage import pokes
 
@@ -96,8 +97,8 @@ class Hub:
     async def start(self) -> None:
         self._tasks = [
             asyncio.create_task(self._listen()),
-            asyncio.create_task(self._tick()),
-            asyncio.create_task(self._recheck_all()),
+            asyncio.create_task(every(TICK, self._deliver, "realtime delivery")),
+            asyncio.create_task(every(RECHECK, self._recheck, "realtime token check")),
         ]
 
     async def stop(self) -> None:
@@ -170,16 +171,6 @@ class Hub:
             self._heard.hi = max(self._heard.hi, heard.hi)
         self._heard.users.update(heard.users)
 
-    async def _tick(self) -> None:
-        while True:
-            await asyncio.sleep(TICK)
-            try:
-                await self._deliver()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("realtime delivery failed, retrying: %s", exc)
-
     async def _recheck(self, users: set[str] | None = None) -> None:
         """Check again the tokens of these users' sockets (all sockets: None). A socket
         whose token no longer works closes with 1008; one whose user changed role or
@@ -193,16 +184,6 @@ class Hub:
                 self.remove(subscriber)
                 with contextlib.suppress(Exception):
                     await subscriber.websocket.close(1008, "token no longer valid")
-
-    async def _recheck_all(self) -> None:
-        while True:
-            await asyncio.sleep(RECHECK)
-            try:
-                await self._recheck()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("realtime token check failed, retrying: %s", exc)
 
     def _keep(self, heard: _Heard) -> None:
         """Put back what could not be delivered yet, beside what was heard since."""

@@ -20,10 +20,6 @@ from syncserver.storage import jobs, reads
 from syncserver.storage import notices as notice_store
 
 
-def _viewer(who: Principal) -> dict[str, object]:
-    return reads.viewer(who.user_id, who.role, who.service_areas)
-
-
 def _words(q: str | None) -> tuple[str, ...]:
     return tuple(q.lower().split()) if q else ()
 
@@ -57,7 +53,7 @@ async def list_jobs(request: Request) -> Response:
         words=_words(params.q),
         include_deleted=params.include_deleted,
         sort=params.sort,
-        seen_by=_viewer(who),
+        seen_by=reads.viewer(who),
     )
     async with state.engine.connect() as conn:
         try:
@@ -69,7 +65,7 @@ async def list_jobs(request: Request) -> Response:
 
 async def get_job(request: Request) -> Response:
     state = server(request)
-    seen_by = _viewer(await caller(request))
+    seen_by = reads.viewer(await caller(request))
     async with state.engine.connect() as conn:
         doc = await reads.job_detail(conn, path_param(request, "job_id"), seen_by)
     if doc is None:
@@ -84,7 +80,7 @@ async def job_history(request: Request) -> Response:
     job_id = path_param(request, "job_id")
     async with state.engine.connect() as conn:
         # Admins and dispatchers may read a deleted job's history; others see no deleted job.
-        if not await reads.job_exists(conn, job_id, _viewer(who)):
+        if not await reads.job_exists(conn, job_id, reads.viewer(who)):
             raise NotFound("no such job")
         items, next_cursor = await jobs.history(
             conn, job_id, _position(params.cursor), params.limit
@@ -106,7 +102,7 @@ async def list_customers(request: Request) -> Response:
                 include_deleted=params.include_deleted,
                 limit=params.limit,
                 cursor=params.cursor,
-                seen_by=_viewer(who),
+                seen_by=reads.viewer(who),
             )
         except ValueError as exc:
             raise InvalidRequest(str(exc), {"field": "cursor"}) from None
@@ -115,7 +111,7 @@ async def list_customers(request: Request) -> Response:
 
 async def get_customer(request: Request) -> Response:
     state = server(request)
-    seen_by = _viewer(await caller(request))
+    seen_by = reads.viewer(await caller(request))
     async with state.engine.connect() as conn:
         doc = await reads.customer_detail(conn, path_param(request, "customer_id"), seen_by)
     if doc is None:

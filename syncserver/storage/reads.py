@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schema import wire
 from schema.visibility import JOB_VISIBLE, SEES_EVERYTHING, areas_of
+from syncserver.auth import Principal
 from syncserver.storage import keyset
 
 
@@ -74,12 +75,12 @@ _JOB_EXISTS = text(
 )
 
 
-def viewer(user_id: str, role: str, service_areas: tuple[str, ...]) -> dict[str, object]:
+def viewer(who: Principal) -> dict[str, object]:
     """The bind parameters that restrict a statement to what this user sees."""
     return {
-        "restricted": role not in SEES_EVERYTHING,
-        "user_id": user_id,
-        "areas": areas_of(role, service_areas),
+        "restricted": who.role not in SEES_EVERYTHING,
+        "user_id": who.user_id,
+        "areas": areas_of(who.role, who.service_areas),
     }
 
 
