@@ -44,6 +44,17 @@ def _photo_op(
     return op(seq, "job_photo", photo_id, fields=fields)
 
 
+def _photo_before_its_bytes(api: Api) -> tuple[str, dict[str, Any], str]:
+    """A job, an upload ticket for it, and a photo pushed with the ticket's key before any
+    bytes: (job id, ticket, photo id)."""
+    jid, _ = _job(api)
+    ticket = _ticket(api, jid)
+    pid = new_id("p-")
+    r = api.push(new_id("tablet-"), [_photo_op(1, pid, jid, ticket["key"])])
+    assert r.json()["results"][0]["status"] == "applied"
+    return jid, ticket, pid
+
+
 def test_an_upload_url_is_signed_scoped_to_the_job_and_unguessable(server: ServerProcess) -> None:
     api = server.api()
     jid, _ = _job(api)
@@ -62,11 +73,7 @@ def test_a_photo_pushed_before_its_bytes_becomes_available_when_they_arrive(
     server: ServerProcess,
 ) -> None:
     api = server.api()
-    jid, _ = _job(api)
-    ticket = _ticket(api, jid)
-    tablet = api.device(new_id("tablet-"))
-    pid = new_id("p-")
-    assert api.push(tablet.device_id, [_photo_op(1, pid, jid, ticket["key"])]).status_code == 200
+    _, ticket, pid = _photo_before_its_bytes(api)
     reader = api.device(new_id("reader-"))
     reader.pull()
     assert reader.replica[("job_photo", pid)]["status"] == "pending"
@@ -97,10 +104,7 @@ def test_bytes_that_do_not_match_are_refused_and_the_photo_stays_pending(
     server: ServerProcess,
 ) -> None:
     api = server.api()
-    jid, _ = _job(api)
-    ticket = _ticket(api, jid)
-    pid = new_id("p-")
-    api.push(new_id("tablet-"), [_photo_op(1, pid, jid, ticket["key"])])
+    jid, ticket, pid = _photo_before_its_bytes(api)
     tampered = PHOTO[:-1] + b"!"
     for body in (tampered, PHOTO[:-1], PHOTO + b"!"):
         r = httpx.put(ticket["url"], content=body)

@@ -14,7 +14,15 @@ import httpx
 import pytest
 from moto.server import ThreadedMotoServer
 
-from tests.api.test_photos import PHOTO, _job, _jpeg, _photo_op, _thumbnail_url, _ticket
+from tests.api.test_photos import (
+    PHOTO,
+    _job,
+    _jpeg,
+    _photo_before_its_bytes,
+    _photo_op,
+    _thumbnail_url,
+    _ticket,
+)
 from tests.conftest import DatabaseFactory
 from tests.support import ServerProcess, free_port, new_id
 
@@ -100,10 +108,7 @@ def test_a_photo_pushed_first_becomes_available_soon_after_its_upload(
     s3_server: ServerProcess,
 ) -> None:
     api = s3_server.api()
-    jid, _ = _job(api)
-    ticket = _ticket(api, jid)
-    pid = new_id("p-")
-    api.push(new_id("tab-"), [_photo_op(1, pid, jid, ticket["key"])])
+    _, ticket, pid = _photo_before_its_bytes(api)
     assert _status_within(s3_server, pid, 0) == "pending"
     httpx.put(ticket["url"], content=PHOTO, headers=ticket["headers"]).raise_for_status()
     # Nobody asks: the server's background check finds the bytes.
@@ -114,10 +119,7 @@ def test_bytes_that_do_not_match_never_make_the_photo_available(
     s3_server: ServerProcess,
 ) -> None:
     api = s3_server.api()
-    jid, _ = _job(api)
-    ticket = _ticket(api, jid)
-    pid = new_id("p-")
-    api.push(new_id("tab-"), [_photo_op(1, pid, jid, ticket["key"])])
+    _, ticket, pid = _photo_before_its_bytes(api)
     wrong = PHOTO[:-1] + b"!"
     headers: dict[str, Any] = dict(ticket["headers"])
     # This endpoint does not check the pinned checksum (real S3 refuses the PUT).
