@@ -29,10 +29,10 @@ CHUNK = 5000
 # notice's id derives from its losing write, so replay gives it the same id), and
 # the ops that carried them out are in the server's device log like any other.
 _RESET = """
-    LOCK TABLE device_log, entities, notices IN EXCLUSIVE MODE;
+    LOCK TABLE device_log, entities, entity_meta, notices IN EXCLUSIVE MODE;
     CREATE TEMP TABLE kept_resolutions ON COMMIT DROP AS
         SELECT id, status, resolution FROM notices WHERE status = 'resolved';
-    TRUNCATE entities, notices;
+    TRUNCATE entities, entity_meta, notices;
 """
 
 _RESTORE = """

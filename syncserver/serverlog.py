@@ -27,7 +27,11 @@ from syncserver.storage import pokes
 
 SERVER_DEVICE = "~server"
 
-_CURRENT = text("SELECT version, data, meta FROM entities WHERE entity = :entity AND id = :id")
+_CURRENT = text(
+    "SELECT e.version, e.data, m.meta FROM entities e"
+    " JOIN entity_meta m ON m.entity = e.entity AND m.id = e.id"
+    " WHERE e.entity = :entity AND e.id = :id"
+)
 
 
 async def lock(conn: AsyncConnection, keys: Iterable[tuple[str, str]]) -> None:

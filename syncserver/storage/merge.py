@@ -75,8 +75,10 @@ input AS (
 valid AS (SELECT * FROM input WHERE ok),
 touched AS (SELECT entity, id, min(pos) AS first_pos FROM valid GROUP BY entity, id),
 stored AS (
-    SELECT e.entity, e.id, e.version, e.deleted, e.data, e.meta, e.created_at
-    FROM entities e JOIN touched t ON e.entity = t.entity AND e.id = t.id
+    SELECT e.entity, e.id, e.version, e.deleted, e.data, m.meta, e.created_at
+    FROM touched t
+    JOIN entities e ON e.entity = t.entity AND e.id = t.id
+    JOIN entity_meta m ON m.entity = t.entity AND m.id = t.id
 ),
 -- Every field write of the batch; a create also writes deleted=false, a delete deleted=true.
 writes AS (
@@ -189,7 +191,7 @@ merged AS (
     LEFT JOIN job_number nj ON t.entity = 'job' AND nj.job_id = t.id
 ),
 rendered AS (
-    SELECT m.entity, m.id, m.version, m.deleted, m.meta, m.created_at,
+    SELECT m.entity, m.id, m.version, m.deleted, m.created_at,
            m.data || CASE WHEN m.entity = 'job_photo'
                           THEN jsonb_build_object('status', photo_status(m.data))
                           ELSE '{{}}'::jsonb END
@@ -200,9 +202,9 @@ rendered AS (
     FROM merged m
 ),
 upserted AS (
-    INSERT INTO entities AS e (entity, id, version, deleted, data, meta, change,
+    INSERT INTO entities AS e (entity, id, version, deleted, data, change,
                                created_at, updated_at)
-    SELECT r.entity, r.id, r.version, r.deleted, r.data, r.meta,
+    SELECT r.entity, r.id, r.version, r.deleted, r.data,
            CASE WHEN r.deleted
                 THEN json_build_object('entity', r.entity, 'id', r.id, 'removed', true)::text
                 ELSE '{{"entity":' || to_json(r.entity)::text || ',"id":' || to_json(r.id)::text
@@ -212,7 +214,12 @@ upserted AS (
     FROM rendered r
     ON CONFLICT (entity, id) DO UPDATE SET
         version = excluded.version, deleted = excluded.deleted, data = excluded.data,
-        meta = excluded.meta, change = excluded.change, updated_at = excluded.updated_at
+        change = excluded.change, updated_at = excluded.updated_at
+),
+meta_upserted AS (
+    INSERT INTO entity_meta AS m (entity, id, meta)
+    SELECT entity, id, meta FROM merged
+    ON CONFLICT (entity, id) DO UPDATE SET meta = excluded.meta
 ),
 logged AS (
     INSERT INTO device_log (device_id, seq, position, user_id, op, entity, entity_id, action,

@@ -41,7 +41,8 @@ _JOB = text(
         'notes', {_children("job_note", "job_id")},
         'photos', {_children("job_photo", "job_id")},
         'fields_meta', (SELECT coalesce(jsonb_object_agg(key, value - 'seq'), '{{}}'::jsonb)
-                        FROM jsonb_each(p.meta))
+                        FROM entity_meta m CROSS JOIN LATERAL jsonb_each(m.meta)
+                        WHERE m.entity = 'job' AND m.id = p.id)
     ))::text
     FROM entities p
     WHERE p.entity = 'job' AND p.id = :id AND NOT p.deleted

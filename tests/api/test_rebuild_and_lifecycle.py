@@ -12,8 +12,9 @@ import psycopg
 from tests.support import ServerProcess, customer_fields, job_fields, new_id, op
 
 SNAPSHOT_SQL = {
-    "entities": "SELECT entity, id, version, deleted, data::text, meta::text, created_at,"
+    "entities": "SELECT entity, id, version, deleted, data::text, change, created_at,"
     " updated_at FROM entities ORDER BY entity, id",
+    "entity_meta": "SELECT entity, id, meta::text FROM entity_meta ORDER BY entity, id",
     "notices": "SELECT seq, id, entity, entity_id, field, status, winner::text, loser::text,"
     " position, detected_at, resolution::text FROM notices ORDER BY seq",
     "job_numbers": "SELECT job_id, number FROM job_numbers ORDER BY job_id",

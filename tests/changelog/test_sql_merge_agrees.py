@@ -168,7 +168,9 @@ async def _run(
             rows = (
                 await conn.execute(
                     text(
-                        "SELECT id, version, data::text, meta::text FROM entities WHERE id LIKE :p"
+                        "SELECT e.id, e.version, e.data::text, m.meta::text FROM entities e"
+                        " JOIN entity_meta m ON m.entity = e.entity AND m.id = e.id"
+                        " WHERE e.id LIKE :p"
                     ),
                     {"p": f"{run}-%"},
                 )
