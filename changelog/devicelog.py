@@ -13,22 +13,37 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 POSITIONS_PER_TRANSACTION = 1024  # more than the 1000 ops a push may carry
+_names = msgspec.json.Encoder()
 
-_LOCK = text(
-    """
-    SELECT count(pg_advisory_xact_lock(k))
+# Lock names arrive as one JSON array (no per-name parameter work in the driver).
+_LOCKED = """
+    SELECT count(pg_advisory_xact_lock(k)) AS locks
     FROM (SELECT DISTINCT left(name, 1) AS class, hashtextextended(name, 0) AS k
-          FROM unnest(CAST(:names AS text[])) AS name ORDER BY 1, 2) AS keys
-    """
-)
+          FROM jsonb_array_elements_text(CAST(:names AS jsonb)) AS name ORDER BY 1, 2) AS keys
+"""
+
+_LOCK = text(_LOCKED)
 
 _CLAIM = text(
     """
     INSERT INTO devices AS d (device_id, user_id) VALUES (:device_id, :user_id)
+    ON CONFLICT (device_id) DO UPDATE SET device_id = d.device_id
+    RETURNING user_id, acked_seq, pg_current_xact_id()::text::bigint
+    """
+)
+
+# Both in one statement: the insert reads its row from the lock aggregate, so every
+# lock is held before the insert gives the transaction its xid.
+_LOCK_AND_CLAIM = text(
+    f"""
+    WITH locked AS ({_LOCKED})
+    INSERT INTO devices AS d (device_id, user_id)
+    SELECT :device_id, :user_id FROM locked
     ON CONFLICT (device_id) DO UPDATE SET device_id = d.device_id
     RETURNING user_id, acked_seq, pg_current_xact_id()::text::bigint
     """
@@ -72,6 +87,14 @@ class Device:
     first_position: int  # this transaction's ops take first_position + 1, + 2, ...
 
 
+def _lock_names(
+    device_id: str, keys: Iterable[tuple[str, str]], uploads: Iterable[str] = ()
+) -> str:
+    names = [f"a\x1f{key}" for key in uploads]
+    names += [f"d\x1f{device_id}"] + [f"e\x1f{entity}\x1f{entity_id}" for entity, entity_id in keys]
+    return _names.encode(names).decode()
+
+
 async def lock_for_push(
     conn: AsyncConnection,
     device_id: str,
@@ -84,16 +107,36 @@ async def lock_for_push(
     Call before the transaction writes anything, so that its xid comes after the lock.
     Locks are taken in name order: uploads (`a`), then devices (`d`), then entities.
     """
-    names = [f"a\x1f{key}" for key in uploads]
-    names += [f"d\x1f{device_id}"] + [f"e\x1f{entity}\x1f{entity_id}" for entity, entity_id in keys]
-    await conn.execute(_LOCK, {"names": names})
+    await conn.execute(_LOCK, {"names": _lock_names(device_id, keys, uploads)})
+
+
+async def lock_and_claim(
+    conn: AsyncConnection,
+    device_id: str,
+    user_id: str,
+    keys: Iterable[tuple[str, str]],
+    uploads: Iterable[str] = (),
+) -> Device:
+    """`lock_for_push` then `claim_device`, in one round trip: the transaction's
+    first statement, so its xid comes after every lock."""
+    row = (
+        await conn.execute(
+            _LOCK_AND_CLAIM,
+            {
+                "names": _lock_names(device_id, keys, uploads),
+                "device_id": device_id,
+                "user_id": user_id,
+            },
+        )
+    ).one()
+    return Device(device_id, row[0], row[1], row[2] * POSITIONS_PER_TRANSACTION)
 
 
 async def lock_upload(conn: AsyncConnection, key: str) -> None:
     """Serialize the storing of an upload's bytes with pushes of photos using it.
 
     Taken alone, first: every lock_for_push takes upload locks before any other."""
-    await conn.execute(_LOCK, {"names": [f"a\x1f{key}"]})
+    await conn.execute(_LOCK, {"names": _names.encode([f"a\x1f{key}"]).decode()})
 
 
 async def claim_device(conn: AsyncConnection, device_id: str, user_id: str) -> Device:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -23,8 +22,7 @@ _ACTIONS = ("create", "update", "delete")
 _op_encoder = msgspec.json.Encoder()
 
 
-@dataclass(frozen=True, slots=True)
-class CheckedOp:
+class CheckedOp(msgspec.Struct, frozen=True):
     op: Op
     text: str  # the op as JSON text, for the device log
     entity: str | None  # None when not a clean string
@@ -34,7 +32,12 @@ class CheckedOp:
     error: OpError | None
 
 
+_FINITE_TYPES = (str, int, bool, type(None))
+
+
 def _non_finite(value: Any) -> bool:
+    if isinstance(value, _FINITE_TYPES):
+        return False
     if isinstance(value, float):
         return not math.isfinite(value)
     if isinstance(value, dict):
@@ -47,7 +50,13 @@ def _non_finite(value: Any) -> bool:
 def op_text(op: Op) -> str:
     """The op as JSON text. Lone surrogates and non-finite numbers come out escaped
     (`\\ud800`, `Infinity`), which msgspec would refuse or turn into null."""
-    if not any(_non_finite(v) for v in (op.entity, op.id, op.action, op.fields, op.base)):
+    if not (
+        _non_finite(op.fields)
+        or _non_finite(op.base)
+        or _non_finite(op.entity)
+        or _non_finite(op.id)
+        or _non_finite(op.action)
+    ):
         try:
             return _op_encoder.encode(op).decode("utf-8")
         except UnicodeEncodeError:
@@ -94,12 +103,15 @@ def _text_problem(fields: dict[str, Any]) -> str | None:
     return None
 
 
-def _problem(op: Op) -> str | None:
-    entity = _clean_str(op.entity)
+def _clean_id(value: Any) -> str | None:
+    return value if isinstance(value, str) and _ID.match(value) else None
+
+
+def _problem(op: Op, entity: str | None, entity_id: str | None) -> str | None:
     if entity is None or entity not in ENTITIES:
         return f"unknown entity {safe_text(op.entity)!r}"
     spec = ENTITIES[entity]
-    if not isinstance(op.id, str) or not _ID.match(op.id):
+    if entity_id is None:
         return "id must be 1-64 characters of [A-Za-z0-9._-]"
     if op.action not in _ACTIONS:
         return f"action must be one of {', '.join(_ACTIONS)}"
@@ -135,14 +147,16 @@ def _problem(op: Op) -> str | None:
 
 
 def check_op(op: Op) -> CheckedOp:
-    problem = _problem(op)
+    entity = _clean_str(op.entity)
+    entity_id = _clean_id(op.id)
+    problem = _problem(op, entity, entity_id)
     action = op.action if op.action in _ACTIONS else None
     fields = op.fields if problem is None and isinstance(op.fields, dict) else {}
     return CheckedOp(
         op=op,
         text=op_text(op),
-        entity=_clean_str(op.entity),
-        entity_id=op.id if isinstance(op.id, str) and _ID.match(op.id) else None,
+        entity=entity,
+        entity_id=entity_id,
         action=action,
         fields=fields,
         error=_invalid(problem) if problem else None,

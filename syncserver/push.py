@@ -185,7 +185,12 @@ async def append_and_merge(
     writer = Writer(principal.user_id, principal.role, principal.service_areas)
     ops = _merge_ops(checked, known, technicians, first_position, writer, jobs)
     merged = await merge_batch(
-        conn, device_id=device_id, user_id=principal.user_id, received_at=now, ops=ops
+        conn,
+        device_id=device_id,
+        user_id=principal.user_id,
+        received_at=now,
+        ops=ops,
+        announce=pokes.Announcement(lo=first_position + 1, hi=first_position + len(checked)),
     )
     results = [
         wire.OpResult(seq=o.seq, status="applied", version=merged.versions[o.seq])
@@ -228,8 +233,9 @@ async def push(
     )
     device_id = request.device_id
     async with engine.begin() as conn:
-        await devicelog.lock_for_push(conn, device_id, written, uploads)
-        device = await devicelog.claim_device(conn, device_id, principal.user_id)
+        device = await devicelog.lock_and_claim(
+            conn, device_id, principal.user_id, written, uploads
+        )
         if device.user_id != principal.user_id:
             raise DeviceTaken(f"device {device_id} belongs to another user")
         old_seqs = sorted({op.seq for op in ops if op.seq <= device.acked_seq})
@@ -246,9 +252,6 @@ async def push(
                 now,
                 device.first_position,
             )
-            if any(r.status == "applied" for r in results):
-                first = device.first_position
-                await pokes.announce(conn, pokes.Announcement(lo=first + 1, hi=first + len(new)))
         else:
             await devicelog.record_push(conn, device_id)
         acked = new[-1].seq if new else device.acked_seq

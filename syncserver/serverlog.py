@@ -23,7 +23,6 @@ from schema import wire
 from schema.ops import check_op
 from syncserver.auth import BUILTIN_ADMIN_ID, Principal
 from syncserver.push import append_and_merge
-from syncserver.storage import pokes
 
 SERVER_DEVICE = "~server"
 
@@ -80,6 +79,4 @@ async def append(
     results, _ = await append_and_merge(
         conn, principal, SERVER_DEVICE, checked, wall_ms(), device.first_position
     )
-    first = device.first_position
-    await pokes.announce(conn, pokes.Announcement(lo=first + 1, hi=first + len(ops)))
     return results

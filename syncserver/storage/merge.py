@@ -22,7 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schema import wire
 from schema.entities import ENTITIES
+from syncserver.storage import pokes
 from syncserver.storage.notices import NOTICE_JSON
+from syncserver.timefmt import rfc3339_ms
 
 
 class MergeOp(msgspec.Struct):
@@ -197,8 +199,10 @@ rendered AS (
                           ELSE '{{}}'::jsonb END
                   || jsonb_build_object(
                'version', m.version, 'deleted', m.deleted,
-               'created_at', rfc3339(m.created_at),
-               'updated_at', rfc3339(to_timestamp(:received_at / 1000.0))) AS data
+               -- rfc3339(created_at), which a stored document already holds
+               'created_at', coalesce(nullif(m.data -> 'created_at', 'null'),
+                                      to_jsonb(CAST(:received_text AS text))),
+               'updated_at', CAST(:received_text AS text)) AS data
     FROM merged m
 ),
 upserted AS (
@@ -309,7 +313,10 @@ SELECT
     (SELECT coalesce(jsonb_object_agg(i.seq::text, ov.version), '{{}}'::jsonb)
      FROM input i JOIN op_versions ov ON ov.pos = i.pos)::text,
     (SELECT coalesce(json_agg({NOTICE_JSON} ORDER BY n.seq), '[]')
-     FROM inserted_notices n)::text
+     FROM inserted_notices n)::text,
+    -- Realtime: tell every server process once this commits, if anything was applied.
+    (SELECT count(pg_notify(CAST(:channel AS text), CAST(:announce AS text)))
+     WHERE CAST(:announce AS text) IS NOT NULL AND EXISTS (SELECT 1 FROM valid))
 """
 )
 
@@ -326,13 +333,14 @@ async def merge_batch(
     received_at: int,
     ops: list[MergeOp],
     log: bool = True,
+    announce: pokes.Announcement | None = None,
 ) -> MergeResult:
     """Append `ops` to the device log (if `log`, also acknowledging them on the device)
-    and merge the applied ones.
+    and merge the applied ones; if any was applied, NOTIFY `announce` (storage/pokes.py).
 
     Call after `devicelog.lock_for_push`, with positions from this transaction's xid.
     """
-    versions, notices = (
+    versions, notices, _ = (
         await conn.execute(
             _MERGE,
             {
@@ -340,8 +348,11 @@ async def merge_batch(
                 "device_id": device_id,
                 "user_id": user_id,
                 "received_at": received_at,
+                "received_text": rfc3339_ms(received_at),
                 "templates": templates(),
                 "log": log,
+                "channel": pokes.CHANNEL,
+                "announce": None if announce is None else pokes.payload(announce),
             },
         )
     ).one()

@@ -25,10 +25,14 @@ class Announcement(msgspec.Struct, omit_defaults=True):
 _NOTIFY = text("SELECT pg_notify(:channel, :payload)")
 
 
+def payload(announcement: Announcement) -> str:
+    return msgspec.json.encode(announcement).decode()
+
+
 async def announce(conn: AsyncConnection, announcement: Announcement) -> None:
-    """Tell every server process, once this transaction commits."""
-    payload = msgspec.json.encode(announcement).decode()
-    await conn.execute(_NOTIFY, {"channel": CHANNEL, "payload": payload})
+    """Tell every server process, once this transaction commits. (A push announces
+    from its merge statement, syncserver/storage/merge.py: one round trip fewer.)"""
+    await conn.execute(_NOTIFY, {"channel": CHANNEL, "payload": payload(announcement)})
 
 
 _SAFE = text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint * :per_transaction")
