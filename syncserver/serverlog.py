@@ -23,13 +23,17 @@ from schema import wire
 from schema.ops import check_op
 from syncserver.auth import BUILTIN_ADMIN_ID, Principal
 from syncserver.push import append_and_merge
+from syncserver.storage.merge import META_ENTRY
 
 SERVER_DEVICE = "~server"
 
 _CURRENT = text(
-    "SELECT e.version, e.data, m.meta FROM entities e"
-    " JOIN entity_meta m ON m.entity = e.entity AND m.id = e.id"
-    " WHERE e.entity = :entity AND e.id = :id"
+    f"""
+    SELECT e.version, e.data,
+           (SELECT jsonb_object_agg(key, {META_ENTRY.format(v="value")}) FROM jsonb_each(m.meta))
+    FROM entities e JOIN entity_meta m ON m.entity = e.entity AND m.id = e.id
+    WHERE e.entity = :entity AND e.id = :id
+    """
 )
 
 

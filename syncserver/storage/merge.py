@@ -61,6 +61,11 @@ def templates() -> str:
     return msgspec.json.encode(docs).decode()
 
 
+# `entity_meta.meta` maps each field to the write holding it, compactly, as
+# [ts, tc, device_id, user_id, seq, version]; this expands one entry `{v}`.
+META_ENTRY = """jsonb_build_object('ts', {v} -> 0, 'tc', {v} -> 1, 'device_id', {v} -> 2,
+    'user_id', {v} -> 3, 'seq', {v} -> 4, 'version', {v} -> 5)"""
+
 _SIDE_OF_WRITE = """jsonb_build_object('value', {p}value, 'device_id', CAST(:device_id AS text),
     'user_id', CAST(:user_id AS text), 'seq', {p}seq, 'ts', {p}ts, 'tc', {p}tc)"""
 _SIDE_OF_HELD = """jsonb_build_object('value', {p}h_value, 'device_id', {p}h_device,
@@ -96,9 +101,9 @@ held AS (
     SELECT s.entity, s.id, m.key AS field,
            CASE WHEN m.key = 'deleted' THEN to_jsonb(s.deleted)
                 ELSE coalesce(s.data -> m.key, 'null'::jsonb) END AS value,
-           m.value ->> 'device_id' AS device_id, m.value ->> 'user_id' AS user_id,
-           (m.value ->> 'seq')::bigint AS seq, (m.value ->> 'ts')::bigint AS ts,
-           (m.value ->> 'tc')::bigint AS tc, (m.value ->> 'version')::bigint AS version
+           m.value ->> 2 AS device_id, m.value ->> 3 AS user_id,
+           (m.value ->> 4)::bigint AS seq, (m.value ->> 0)::bigint AS ts,
+           (m.value ->> 1)::bigint AS tc, (m.value ->> 5)::bigint AS version
     FROM stored s CROSS JOIN LATERAL jsonb_each(s.meta) AS m
 ),
 -- Each write with the held write and the best earlier write of the batch on its field.
@@ -146,9 +151,8 @@ final_writes AS (
 ),
 won AS (
     SELECT entity, id, jsonb_object_agg(field, value) AS vals,
-           jsonb_object_agg(field, jsonb_build_object(
-               'device_id', CAST(:device_id AS text), 'user_id', CAST(:user_id AS text),
-               'seq', seq, 'ts', ts, 'tc', tc, 'version', pos)) AS metas,
+           jsonb_object_agg(field, jsonb_build_array(ts, tc, CAST(:device_id AS text),
+               CAST(:user_id AS text), seq, pos)) AS metas,
            max(pos) AS version
     FROM final_writes GROUP BY entity, id
 ),

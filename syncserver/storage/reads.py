@@ -14,6 +14,7 @@ from schema import wire
 from schema.visibility import JOB_VISIBLE, SEES_EVERYTHING, areas_of
 from syncserver.auth import Principal
 from syncserver.storage import keyset
+from syncserver.storage.merge import META_ENTRY
 
 
 def _children(entity: str, parent: str, visible: str = "true") -> str:
@@ -40,7 +41,8 @@ _JOB = text(
                      WHERE l.entity = 'location' AND l.id = p.data ->> 'location_id'),
         'notes', {_children("job_note", "job_id")},
         'photos', {_children("job_photo", "job_id")},
-        'fields_meta', (SELECT coalesce(jsonb_object_agg(key, value - 'seq'), '{{}}'::jsonb)
+        'fields_meta', (SELECT coalesce(jsonb_object_agg(
+                            key, {META_ENTRY.format(v="value")} - 'seq'), '{{}}'::jsonb)
                         FROM entity_meta m CROSS JOIN LATERAL jsonb_each(m.meta)
                         WHERE m.entity = 'job' AND m.id = p.id)
     ))::text

@@ -258,9 +258,13 @@ def test_the_stored_projection_and_notices_equal_the_pure_merge(
         assert version == max(w.version for w in state.values())
         for name, write in state.items():
             assert data_doc[name] == write.value, name
-            assert (meta[name]["device_id"], meta[name]["seq"], meta[name]["version"]) == (
+            ts, tc, device_id, user_id, seq, version = meta[name]
+            assert (device_id, user_id, seq, ts, tc, version) == (
                 write.device_id,
+                write.user_id,
                 write.seq,
+                write.ts,
+                write.tc,
                 write.version,
             ), name
         assert set(meta) == set(state)
