@@ -42,6 +42,7 @@ class MergeOp(msgspec.Struct):
     ok: bool
     error: dict[str, str] | None
     op: str  # the op as received, for the device log
+    k: int = 0  # the batch's number for the op's entity (set by merge_batch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,20 +77,22 @@ _MERGE = text(
 WITH
 input AS (
     SELECT o.* FROM jsonb_to_recordset(CAST(:ops AS jsonb)) AS o(
-        pos bigint, seq bigint, ts bigint, tc bigint, entity text, id text, action text,
-        base bigint, fields jsonb, ok boolean, error jsonb, op text)
+        pos bigint, seq bigint, ts bigint, tc bigint, entity text, id text, k int,
+        action text, base bigint, fields jsonb, ok boolean, error jsonb, op text)
 ),
 valid AS (SELECT * FROM input WHERE ok),
-touched AS (SELECT entity, id, min(pos) AS first_pos FROM valid GROUP BY entity, id),
+-- `k` numbers the batch's entities: joins and sorts below compare it, not (entity, id).
+touched AS (SELECT k, entity, id, min(pos) AS first_pos FROM valid GROUP BY k, entity, id),
 stored AS (
-    SELECT e.entity, e.id, e.version, e.deleted, e.data, m.meta, e.created_at
+    SELECT t.k, e.entity, e.id, e.version, e.deleted, e.data, m.meta, e.created_at
     FROM touched t
     JOIN entities e ON e.entity = t.entity AND e.id = t.id
     JOIN entity_meta m ON m.entity = t.entity AND m.id = t.id
 ),
 -- Every field write of the batch; a create also writes deleted=false, a delete deleted=true.
 writes AS (
-    SELECT v.pos, v.seq, v.entity, v.id, v.action, v.ts, v.tc, v.base, f.key AS field, f.value
+    SELECT v.pos, v.seq, v.k, v.entity, v.id, v.action, v.ts, v.tc, v.base, f.key AS field,
+           f.value
     FROM valid v
     CROSS JOIN LATERAL jsonb_each(CASE v.action
         WHEN 'delete' THEN '{{"deleted": true}}'::jsonb
@@ -98,7 +101,7 @@ writes AS (
 ),
 -- The write each touched field held before the batch.
 held AS (
-    SELECT s.entity, s.id, m.key AS field,
+    SELECT s.k, s.entity, s.id, m.key AS field,
            CASE WHEN m.key = 'deleted' THEN to_jsonb(s.deleted)
                 ELSE coalesce(s.data -> m.key, 'null'::jsonb) END AS value,
            m.value ->> 2 AS device_id, m.value ->> 3 AS user_id,
@@ -111,10 +114,10 @@ raced AS (
     SELECT w.*, h.value AS h_value, h.device_id AS h_device, h.user_id AS h_user,
            h.seq AS h_seq, h.ts AS h_ts, h.tc AS h_tc, h.version AS h_version,
            max(ARRAY[w.ts, w.tc]) OVER (
-               PARTITION BY w.entity, w.id, w.field ORDER BY w.pos
+               PARTITION BY w.k, w.field ORDER BY w.pos
                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prior
     FROM writes w
-    LEFT JOIN held h ON h.entity = w.entity AND h.id = w.id AND h.field = w.field
+    LEFT JOIN held h ON h.k = w.k AND h.field = w.field
 ),
 -- held_current: the held write still holds the field when this write is processed.
 judged0 AS (
@@ -134,32 +137,32 @@ judged AS (
     FROM judged0 j
 ),
 op_changes AS (
-    SELECT pos, entity, id, bool_or(wins) AS changed,
+    SELECT pos, k, bool_or(wins) AS changed,
            coalesce(jsonb_agg(field ORDER BY field) FILTER (WHERE NOT wins), '[]') AS lost
-    FROM judged GROUP BY pos, entity, id
+    FROM judged GROUP BY pos, k
 ),
 op_versions AS (
     SELECT c.pos, c.lost,
            greatest(s.version, max(CASE WHEN c.changed THEN c.pos END) OVER (
-               PARTITION BY c.entity, c.id ORDER BY c.pos)) AS version
-    FROM op_changes c LEFT JOIN stored s ON s.entity = c.entity AND s.id = c.id
+               PARTITION BY c.k ORDER BY c.pos)) AS version
+    FROM op_changes c LEFT JOIN stored s ON s.k = c.k
 ),
 final_writes AS (
-    SELECT DISTINCT ON (entity, id, field) entity, id, field, value, pos, seq, ts, tc
+    SELECT DISTINCT ON (k, field) k, field, value, pos, seq, ts, tc
     FROM judged WHERE wins
-    ORDER BY entity, id, field, pos DESC
+    ORDER BY k, field, pos DESC
 ),
 won AS (
-    SELECT entity, id, jsonb_object_agg(field, value) AS vals,
+    SELECT k, jsonb_object_agg(field, value) AS vals,
            jsonb_object_agg(field, jsonb_build_array(ts, tc, CAST(:device_id AS text),
                CAST(:user_id AS text), seq, pos)) AS metas,
            max(pos) AS version
-    FROM final_writes GROUP BY entity, id
+    FROM final_writes GROUP BY k
 ),
 new_jobs AS (
     SELECT t.id, t.first_pos
-    FROM touched t LEFT JOIN stored s ON s.entity = t.entity AND s.id = t.id
-    WHERE s.id IS NULL AND t.entity = 'job'
+    FROM touched t LEFT JOIN stored s ON s.k = t.k
+    WHERE s.k IS NULL AND t.entity = 'job'
 ),
 -- A job keeps the number its first create got; a rebuild finds it here.
 numbered AS (
@@ -192,8 +195,8 @@ merged AS (
            coalesce(s.meta, '{{}}'::jsonb) || w.metas AS meta,
            coalesce(s.created_at, to_timestamp(:received_at / 1000.0)) AS created_at
     FROM touched t
-    JOIN won w ON w.entity = t.entity AND w.id = t.id
-    LEFT JOIN stored s ON s.entity = t.entity AND s.id = t.id
+    JOIN won w ON w.k = t.k
+    LEFT JOIN stored s ON s.k = t.k
     LEFT JOIN job_number nj ON t.entity = 'job' AND nj.job_id = t.id
 ),
 rendered AS (
@@ -265,11 +268,11 @@ update_vs_delete AS (
            jsonb_build_object('value', false, 'device_id', CAST(:device_id AS text),
                'user_id', CAST(:user_id AS text), 'seq', v.seq, 'ts', v.ts, 'tc', v.tc) AS loser
     FROM held_deleted h
-    JOIN valid v ON v.entity = h.entity AND v.id = h.id
+    JOIN valid v ON v.k = h.k
     WHERE v.action = 'update' AND h.version > v.base
       AND NOT EXISTS (
           SELECT 1 FROM writes w
-          WHERE w.entity = v.entity AND w.id = v.id AND w.field = 'deleted' AND w.pos < v.pos
+          WHERE w.k = v.k AND w.field = 'deleted' AND w.pos < v.pos
             AND ROW(w.ts, w.tc, CAST(:device_id AS text)) > ROW(h.ts, h.tc, h.device_id))
 ),
 -- ... or a winning delete raced writes it had not seen: one notice per such write.
@@ -284,12 +287,12 @@ delete_vs_writes AS (
            jsonb_build_object('value', false, 'device_id', h.device_id,
                'user_id', h.user_id, 'seq', h.seq, 'ts', h.ts, 'tc', h.tc) AS loser
     FROM winning_deletes j
-    JOIN held h ON h.entity = j.entity AND h.id = j.id AND h.field <> 'deleted'
+    JOIN held h ON h.k = j.k AND h.field <> 'deleted'
     WHERE h.device_id <> CAST(:device_id AS text) AND h.version > j.base
       AND NOT (j.conflict AND h.device_id = j.h_device AND h.seq = j.h_seq)
       AND NOT EXISTS (
           SELECT 1 FROM writes w
-          WHERE w.entity = h.entity AND w.id = h.id AND w.field = h.field AND w.pos < j.pos
+          WHERE w.k = h.k AND w.field = h.field AND w.pos < j.pos
             AND ROW(w.ts, w.tc, CAST(:device_id AS text)) > ROW(h.ts, h.tc, h.device_id))
     ORDER BY j.pos, h.device_id, h.seq, h.field
 ),
@@ -344,6 +347,9 @@ async def merge_batch(
 
     Call after `devicelog.lock_for_push`, with positions from this transaction's xid.
     """
+    numbers: dict[tuple[str | None, str | None], int] = {}
+    for o in ops:
+        o.k = numbers.setdefault((o.entity, o.id), len(numbers))
     versions, notices, _ = (
         await conn.execute(
             _MERGE,
