@@ -32,6 +32,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from changelog import pagetext
 from changelog.cursor import Cursor
 from changelog.devicelog import POSITIONS_PER_TRANSACTION
 from changelog.pull import ChangesPage
@@ -116,7 +117,7 @@ _PAGE = text(
         DELETE FROM pull_sets
         WHERE device_id = :device_id AND id < CAST(:held AS bigint)
     )
-    SELECT '[' || coalesce(string_agg(d.change, ',' ORDER BY d.version), '') || ']',
+    SELECT coalesce(string_agg(d.change, ',' ORDER BY d.version), ''),
            max(d.version),
            (SELECT count(*) FROM page) > :limit,
            (SELECT safe FROM bound),
@@ -140,26 +141,25 @@ async def restricted_page(
 ) -> ChangesPage:
     """One page of changes within what `user_id` sees, after `cursor` (None: from scratch)."""
     after = cursor.after if cursor else 0
-    row = (
-        await conn.execute(
-            _PAGE,
-            {
-                "device_id": device_id,
-                "user_id": user_id,
-                "areas": areas,
-                "view": f"{role}|{','.join(sorted(areas))}",
-                "after": after,
-                "held": cursor.held if cursor else None,
-                "resumed": cursor is not None,
-                "limit": limit,
-                "per_transaction": POSITIONS_PER_TRANSACTION,
-            },
-        )
-    ).one()
-    changes_json, last, has_more, safe, held = row
+    row = await pagetext.one_row(
+        conn,
+        _PAGE,
+        {
+            "device_id": device_id,
+            "user_id": user_id,
+            "areas": areas,
+            "view": f"{role}|{','.join(sorted(areas))}",
+            "after": after,
+            "held": cursor.held if cursor else None,
+            "resumed": cursor is not None,
+            "limit": limit,
+            "per_transaction": POSITIONS_PER_TRANSACTION,
+        },
+    )
+    entries, last, has_more, safe, held = row
     notices = cursor.notices if cursor else notices_acked
     return ChangesPage(
-        changes_json,
+        entries,
         Cursor(after if last is None else max(after, int(last)), 0, notices, held),
         bool(has_more),
         int(safe),

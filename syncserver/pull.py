@@ -54,7 +54,7 @@ async def pull(
         cursor=next_cursor.encode(),
         has_more=page.has_more or count >= NOTICES_PER_PULL,
         server_time=wall_ms(),
-        changes=msgspec.Raw(page.changes_json.encode()),
+        changes=msgspec.Raw(b"".join((b"[", page.entries, b"]"))),
         notices=notices,
     )
 
