@@ -48,7 +48,7 @@ def _database_at_migration_8(databases: DatabaseFactory) -> str:
             " applied_at timestamptz NOT NULL DEFAULT now())"
         )
         for migration in migrations()[:8]:
-            conn.execute(migration.sql.encode())
+            conn.execute(migration.sql)
             conn.execute(
                 "INSERT INTO schema_migrations (number, name) VALUES (%s, %s)",
                 (migration.number, migration.name),

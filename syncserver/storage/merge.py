@@ -84,7 +84,7 @@ valid AS (SELECT * FROM input WHERE ok),
 -- `k` numbers the batch's entities: joins and sorts below compare it, not (entity, id).
 touched AS (SELECT k, entity, id, min(pos) AS first_pos FROM valid GROUP BY k, entity, id),
 stored AS (
-    SELECT t.k, e.entity, e.id, e.version, e.deleted, e.data, m.meta, e.created_at
+    SELECT t.k, e.version, e.deleted, e.data, m.meta, e.created_at
     FROM touched t
     JOIN entities e ON e.entity = t.entity AND e.id = t.id
     JOIN entity_meta m ON m.entity = t.entity AND m.id = t.id
@@ -101,7 +101,7 @@ writes AS (
 ),
 -- The write each touched field held before the batch.
 held AS (
-    SELECT s.k, s.entity, s.id, m.key AS field,
+    SELECT s.k, m.key AS field,
            CASE WHEN m.key = 'deleted' THEN to_jsonb(s.deleted)
                 ELSE coalesce(s.data -> m.key, 'null'::jsonb) END AS value,
            m.value ->> 2 AS device_id, m.value ->> 3 AS user_id,
@@ -345,7 +345,8 @@ async def merge_batch(
     """Append `ops` to the device log (if `log`, also acknowledging them on the device)
     and merge the applied ones; if any was applied, NOTIFY `announce` (storage/pokes.py).
 
-    Call after `devicelog.lock_for_push`, with positions from this transaction's xid.
+    Call after the push's locks (`devicelog.lock_and_claim`, or `lock_for_push`), with
+    positions from this transaction's xid.
     """
     numbers: dict[tuple[str | None, str | None], int] = {}
     for o in ops:
