@@ -173,5 +173,5 @@ async def stored_ops(conn: AsyncConnection, device_id: str, seqs: list[int]) -> 
 
 async def record_push(conn: AsyncConnection, device_id: str) -> None:
     """Note a push that appended nothing (all duplicates). A push that appends ops
-    acknowledges them in the merge statement (syncserver/storage/merge.py)."""
+    acknowledges them in the merge's write (syncserver/storage/merge.py)."""
     await conn.execute(_RECORD_PUSH, {"device_id": device_id})

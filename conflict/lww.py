@@ -106,9 +106,14 @@ class OpOutcome:
 def notice_id(entity: str, entity_id: str, field_name: str, loser: FieldWrite) -> str:
     """Deterministic, so that a rebuild reproduces the same notice ids.
 
-    The same formula as the SQL merge: md5 of the parts joined by U+001F, as a UUID.
+    md5 of the parts joined by U+001F, as a UUID (the push path's `conflict.batch` too).
     """
-    name = "\x1f".join((entity, entity_id, field_name, loser.device_id, str(loser.seq)))
+    return notice_id_of(entity, entity_id, field_name, loser.device_id, loser.seq)
+
+
+def notice_id_of(entity: str, entity_id: str, field_name: str, device_id: str, seq: int) -> str:
+    """`notice_id` from the losing write's device and seq."""
+    name = "\x1f".join((entity, entity_id, field_name, device_id, str(seq)))
     return str(uuid.UUID(hashlib.md5(name.encode("utf-8")).hexdigest()))
 
 

@@ -58,13 +58,16 @@ def _classify(
     return duplicates, new
 
 
-def _wanted_keys(checked: list[CheckedOp]) -> tuple[set[Key], set[str]]:
-    """The entities a batch touches or references, and the users it references."""
+def _wanted_keys(checked: list[CheckedOp]) -> tuple[set[Key], set[Key], set[str]]:
+    """The entities a batch touches or references, those it writes, and the users it
+    references."""
     keys: set[Key] = set()
+    written: set[Key] = set()
     users: set[str] = set()
     for c in checked:
         if c.error is not None or c.entity is None or c.entity_id is None:
             continue
+        written.add((c.entity, c.entity_id))
         keys.add((c.entity, c.entity_id))
         for name, target in ENTITIES[c.entity].refs.items():
             value = c.fields.get(name)
@@ -73,7 +76,7 @@ def _wanted_keys(checked: list[CheckedOp]) -> tuple[set[Key], set[str]]:
                     users.add(value)
                 else:
                     keys.add((target, value))
-    return keys, users
+    return keys, written, users
 
 
 def _reference_problem(
@@ -178,12 +181,12 @@ async def append_and_merge(
     now: int,
     first_position: int,
 ) -> tuple[list[wire.OpResult], list[wire.Notice]]:
-    keys, user_ids = _wanted_keys(checked)
+    keys, written, user_ids = _wanted_keys(checked)
     # Entities are never removed (deletion is a field): what exists now exists at commit.
-    known, jobs = await projection.existing(conn, keys)
+    found = await projection.existing(conn, keys, written)
     technicians = await user_store.active_with_roles(conn, user_ids, TECHNICIAN_ROLES)
     writer = Writer(principal.user_id, principal.role, principal.service_areas)
-    ops = _merge_ops(checked, known, technicians, first_position, writer, jobs)
+    ops = _merge_ops(checked, found.customers, technicians, first_position, writer, found.jobs)
     merged = await merge_batch(
         conn,
         device_id=device_id,
@@ -191,6 +194,7 @@ async def append_and_merge(
         received_at=now,
         ops=ops,
         announce=pokes.Announcement(lo=first_position + 1, hi=first_position + len(checked)),
+        stored=found.stored,
     )
     results = [
         wire.OpResult(seq=o.seq, status="applied", version=merged.versions[o.seq])

@@ -31,7 +31,7 @@ def payload(announcement: Announcement) -> str:
 
 async def announce(conn: AsyncConnection, announcement: Announcement) -> None:
     """Tell every server process, once this transaction commits. (A push announces
-    from its merge statement, syncserver/storage/merge.py: one round trip fewer.)"""
+    from the merge's write statement, syncserver/storage/merge.py: one round trip fewer.)"""
     await conn.execute(_NOTIFY, {"channel": CHANNEL, "payload": payload(announcement)})
 
 

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
+from dataclasses import dataclass
 
 import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from conflict.batch import EntityState
 from schema.rights import JobScope
+from syncserver.storage.merge import STORED_COLUMNS, stored_state
 
+Key = tuple[str, str]
+_encoder = msgspec.json.Encoder()
+
+# Entities a push touches or references; for those it writes (`merge`), also the
+# state the merge starts from (storage/merge.py).
 _EXISTING = text(
-    """
+    f"""
     SELECT e.entity, e.id, e.data ->> 'customer_id',
-           e.data ->> 'technician_id', l.data ->> 'service_area'
-    FROM jsonb_to_recordset(CAST(:keys AS jsonb)) AS k(entity text, id text)
+           e.data ->> 'technician_id', l.data ->> 'service_area', k.merge, {STORED_COLUMNS}
+    FROM jsonb_to_recordset(CAST(:keys AS jsonb)) AS k(entity text, id text, merge boolean)
     JOIN entities e ON e.entity = k.entity AND e.id = k.id
+    LEFT JOIN entity_meta m ON k.merge AND m.entity = e.entity AND m.id = e.id
     LEFT JOIN entities l
            ON e.entity = 'job' AND l.entity = 'location' AND l.id = e.data ->> 'location_id'
           AND NOT l.deleted
@@ -25,22 +34,32 @@ _EXISTING = text(
 _GET = text("SELECT data::text FROM entities WHERE entity = :entity AND id = :id")
 
 
-async def existing(
-    conn: AsyncConnection, keys: Iterable[tuple[str, str]]
-) -> tuple[dict[tuple[str, str], str | None], dict[str, JobScope]]:
-    """Which of these entities exist (deleted or not), each with its customer_id; and
-    for the jobs among them, who may work on them."""
-    wanted = [{"entity": entity, "id": entity_id} for entity, entity_id in keys]
+@dataclass(frozen=True, slots=True)
+class Existing:
+    """What a push finds of the entities it involves."""
+
+    customers: dict[Key, str | None]  # every one that exists (deleted or not): its customer_id
+    jobs: dict[str, JobScope]  # the jobs among them: who may work on them
+    stored: dict[Key, EntityState]  # the ones it writes: the state the merge starts from
+
+
+async def existing(conn: AsyncConnection, keys: Iterable[Key], written: Set[Key]) -> Existing:
+    """Which of `keys` exist; for those in `written`, their merge state as well."""
+    wanted = [
+        {"entity": entity, "id": entity_id, "merge": (entity, entity_id) in written}
+        for entity, entity_id in keys
+    ]
+    found = Existing({}, {}, {})
     if not wanted:
-        return {}, {}
-    result = await conn.execute(_EXISTING, {"keys": msgspec.json.encode(wanted).decode()})
-    found: dict[tuple[str, str], str | None] = {}
-    jobs: dict[str, JobScope] = {}
-    for entity, entity_id, customer, technician, area in result:
-        found[(entity, entity_id)] = customer
+        return found
+    rows = await conn.execute(_EXISTING, {"keys": _encoder.encode(wanted).decode()})
+    for entity, entity_id, customer, technician, area, merge, *state in rows:
+        found.customers[(entity, entity_id)] = customer
         if entity == "job":
-            jobs[entity_id] = JobScope(technician, area)
-    return found, jobs
+            found.jobs[entity_id] = JobScope(technician, area)
+        if merge:
+            found.stored[(entity, entity_id)] = stored_state(*state)
+    return found
 
 
 async def get_document(conn: AsyncConnection, entity: str, entity_id: str) -> str | None:

@@ -1,4 +1,4 @@
-"""The SQL merge path (push service + PostgreSQL) agrees with the pure merge rules.
+"""The push path (push service, batch merge, PostgreSQL) agrees with the pure merge rules.
 
 Random device logs are pushed through the real push path in random batches
 and interleavings; the projection and notices stored in PostgreSQL must equal
