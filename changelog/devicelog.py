@@ -17,6 +17,8 @@ import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from changelog import driver
+
 POSITIONS_PER_TRANSACTION = 1024  # more than the 1000 ops a push may carry
 _names = msgspec.json.Encoder()
 
@@ -119,16 +121,15 @@ async def lock_and_claim(
 ) -> Device:
     """`lock_for_push` then `claim_device`, in one round trip: the transaction's
     first statement, so its xid comes after every lock."""
-    row = (
-        await conn.execute(
-            _LOCK_AND_CLAIM,
-            {
-                "names": _lock_names(device_id, keys, uploads),
-                "device_id": device_id,
-                "user_id": user_id,
-            },
-        )
-    ).one()
+    (row,) = await driver.rows(
+        conn,
+        _LOCK_AND_CLAIM,
+        {
+            "names": _lock_names(device_id, keys, uploads),
+            "device_id": device_id,
+            "user_id": user_id,
+        },
+    )
     return Device(device_id, row[0], row[1], row[2] * POSITIONS_PER_TRANSACTION)
 
 

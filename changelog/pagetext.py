@@ -9,14 +9,14 @@ type loads as usual.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
-from psycopg import AsyncConnection as DriverConnection
 from psycopg.abc import Buffer
 from psycopg.adapt import Loader
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import TextClause
+
+from changelog.driver import connection, driver_sql
 
 
 class _TextAsBytes(Loader):
@@ -24,22 +24,14 @@ class _TextAsBytes(Loader):
         return bytes(data)
 
 
-@cache
-def _sql(statement: TextClause, dialect: Any) -> str:
-    """The statement with the driver's `%(name)s` placeholders."""
-    return str(statement.compile(dialect=dialect))
-
-
 async def one_row(
     conn: AsyncConnection, statement: TextClause, params: dict[str, Any]
 ) -> tuple[Any, ...]:
     """The single row `statement` returns, its text columns as bytes."""
-    raw = await conn.get_raw_connection()
-    driver = raw.driver_connection
-    assert isinstance(driver, DriverConnection)
+    driver = await connection(conn)
     async with driver.cursor() as cur:
         cur.adapters.register_loader("text", _TextAsBytes)
-        await cur.execute(_sql(statement, conn.dialect), params, prepare=True)
+        await cur.execute(driver_sql(statement, conn.dialect), params, prepare=True)
         row = await cur.fetchone()
     assert row is not None
     return tuple(row)

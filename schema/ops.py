@@ -64,6 +64,22 @@ def op_text(op: Op) -> str:
     return json.dumps(msgspec.structs.asdict(op), ensure_ascii=True, allow_nan=True)
 
 
+class _RawPush(msgspec.Struct):
+    ops: list[msgspec.Raw]
+
+
+_raw_push = msgspec.json.Decoder(_RawPush)
+
+
+def op_texts(body: bytes) -> list[str] | None:
+    """Each op of a JSON push body exactly as the device sent it, in order; None when
+    the body does not decode that way (then `op_text` renders each op)."""
+    try:
+        return [str(raw, "utf-8") for raw in _raw_push.decode(body).ops]
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return None
+
+
 def op_from_text(text: str) -> Op:
     return msgspec.convert(json.loads(text), Op)
 
@@ -146,7 +162,8 @@ def _problem(op: Op, entity: str | None, entity_id: str | None) -> str | None:
     return None
 
 
-def check_op(op: Op) -> CheckedOp:
+def check_op(op: Op, text: str | None = None) -> CheckedOp:
+    """The op checked; `text` is the op as received (`op_texts`), if known."""
     entity = _clean_str(op.entity)
     entity_id = _clean_id(op.id)
     problem = _problem(op, entity, entity_id)
@@ -154,7 +171,7 @@ def check_op(op: Op) -> CheckedOp:
     fields = op.fields if problem is None and isinstance(op.fields, dict) else {}
     return CheckedOp(
         op=op,
-        text=op_text(op),
+        text=op_text(op) if text is None else text,
         entity=entity,
         entity_id=entity_id,
         action=action,

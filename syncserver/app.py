@@ -11,6 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
@@ -59,7 +60,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _database_error(request: Request, exc: Exception) -> Response:
-    if (
+    """A lost or refused connection is 503; any other database error is a bug (500).
+
+    Errors come wrapped by SQLAlchemy, or straight from psycopg for the statements
+    the push runs on the driver connection (changelog/driver.py)."""
+    if isinstance(exc, psycopg.Error):
+        if not isinstance(exc, psycopg.OperationalError):
+            return await _internal_error(request, exc)
+    elif (
         isinstance(exc, DBAPIError)
         and not exc.connection_invalidated
         and not isinstance(exc, OperationalError)
@@ -158,6 +166,7 @@ def create_app(settings: Settings) -> Starlette:
             SyncError: _sync_error,
             HTTPException: _http_error,
             DBAPIError: _database_error,
+            psycopg.Error: _database_error,
             PoolTimeout: _database_error,
             Exception: _internal_error,
         },

@@ -85,6 +85,15 @@ async def decode_request(
     return decode(body, type_, msgpack=_is_msgpack(request))
 
 
+async def decode_request_keeping_json(
+    request: Request, type_: type[T], limit: int
+) -> tuple[T, bytes | None]:
+    """`decode_request`, and the body itself if it is JSON (None for MessagePack)."""
+    body = await read_body(request, limit)
+    msgpack = _is_msgpack(request)
+    return decode(body, type_, msgpack=msgpack), None if msgpack else body
+
+
 def respond(value: Any, status: int = 200, *, msgpack: bool = False) -> Response:
     if msgpack:
         return Response(_msgpack_encoder.encode(value), status, media_type=MSGPACK)

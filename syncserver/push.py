@@ -210,7 +210,12 @@ async def push(
     principal: Principal,
     request: wire.PushRequest,
     max_clock_skew_ms: int,
+    texts: list[str] | None = None,
 ) -> wire.PushResponse:
+    """Append the request's ops to the device log and merge them, in one transaction.
+
+    `texts` are the ops as received (`schema.ops.op_texts`), in request order, if known:
+    the device log keeps them as they are."""
     now = wall_ms()
     for op in request.ops:
         if too_far_ahead(op.ts, now, max_clock_skew_ms):
@@ -218,8 +223,11 @@ async def push(
                 f"op seq {op.seq} has ts {op.ts}, more than {max_clock_skew_ms} ms ahead",
                 {"server_time": now, "seq": op.seq},
             )
+    if texts is None or len(texts) != len(request.ops):
+        checked = {op.seq: check_op(op) for op in request.ops}
+    else:
+        checked = {op.seq: check_op(op, text) for op, text in zip(request.ops, texts, strict=True)}
     ops = sorted(request.ops, key=lambda op: op.seq)
-    checked = {op.seq: check_op(op) for op in ops}
     written = sorted(
         {
             (c.entity, c.entity_id)

@@ -1,7 +1,8 @@
 """`syncserver rebuild`: recompute every projection and notice from the device logs.
 
 Replays the logs in position order through the same merge the push path
-uses (syncserver/storage/merge.py), with the positions, receive times and verdicts recorded in the logs.
+uses (syncserver/storage/merge.py), with the positions, receive times and
+verdicts recorded in the logs.
 Positions follow commit order for every entity and device (pushes that share
 one are serialized before they get their xid), so the result equals what was
 served before. Job numbers and notice resolutions are kept: they are

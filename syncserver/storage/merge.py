@@ -24,6 +24,7 @@ import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from changelog import driver
 from conflict.batch import BatchOutcome, EntityState
 from conflict.batch import merge_batch as merge_ops
 from schema import wire
@@ -309,7 +310,8 @@ async def merge_batch(
             log_rows.append(
                 (o.seq, o.pos, o.op, o.entity, o.id, o.action, o.ok, o.error, version, lost)
             )
-    notices = await conn.execute(
+    ((notices, _),) = await driver.rows(
+        conn,
         _WRITE,
         {
             "entities": _encoder.encode(_entity_rows(outcome, stored, user_id, received)).decode(),
@@ -325,5 +327,5 @@ async def merge_batch(
     )
     return MergeResult(
         versions={seq: version for seq, (version, _) in verdicts.items()},
-        notices=_notices.decode(notices.scalar_one()),
+        notices=_notices.decode(notices),
     )

@@ -9,6 +9,7 @@ import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from changelog import driver
 from conflict.batch import EntityState
 from schema.rights import JobScope
 from syncserver.storage.merge import STORED_COLUMNS, stored_state
@@ -52,7 +53,7 @@ async def existing(conn: AsyncConnection, keys: Iterable[Key], written: Set[Key]
     found = Existing({}, {}, {})
     if not wanted:
         return found
-    rows = await conn.execute(_EXISTING, {"keys": _encoder.encode(wanted).decode()})
+    rows = await driver.rows(conn, _EXISTING, {"keys": _encoder.encode(wanted).decode()})
     for entity, entity_id, customer, technician, area, merge, *state in rows:
         found.customers[(entity, entity_id)] = customer
         if entity == "job":
