@@ -303,6 +303,39 @@ def test_msgpack_push_speaks_the_same_shapes(server: ServerProcess) -> None:
     assert decoded["acked_seq"] == 1 and decoded["results"][0]["status"] == "applied"
 
 
+def test_the_device_log_keeps_each_op_as_the_device_sent_it(server: ServerProcess) -> None:
+    import msgspec
+    import psycopg
+
+    api = server.api()
+    dev, cid = new_id("dev-"), new_id("c-")
+    # Key order, spacing and escapes of the device's own JSON, an invalid op among them.
+    sent = [
+        '{ "fields": {"type": "commercial", "name": "Caf\\u00e9 \u00c5s"},'
+        f' "seq": 1, "ts": {now_ms()}, "entity": "customer", "id": "{cid}",'
+        ' "action": "create" }',
+        f'{{"seq":2,"ts":{now_ms()},"entity":"customer","id":"{cid}","action":"update",'
+        '"fields":{"name":"nul \\u0000 here"}}',
+    ]
+    body = f'{{"device_id": "{dev}", "ops": [{", ".join(sent)}]}}'.encode()
+    r = api.http.post("/sync/push", content=body, headers={"Content-Type": "application/json"})
+    assert [x["status"] for x in r.json()["results"]] == ["applied", "rejected"]
+    # MessagePack has no JSON to keep: the op is stored as its JSON rendering.
+    packed = {"device_id": dev, "ops": [op(3, "customer", cid, "update", {"name": "Bo"})]}
+    r = api.http.post(
+        "/sync/push",
+        content=msgspec.msgpack.encode(packed),
+        headers={"Content-Type": "application/msgpack"},
+    )
+    assert r.json()["results"][0]["status"] == "applied"
+    with psycopg.connect(server.database_url or "") as conn:
+        logged = conn.execute(
+            "SELECT op FROM device_log WHERE device_id = %s ORDER BY seq", (dev,)
+        ).fetchall()
+    assert [text for (text,) in logged[:2]] == sent
+    assert msgspec.json.decode(logged[2][0]) == {"base": 0, **packed["ops"][0]}
+
+
 def test_a_device_belongs_to_its_first_user(server: ServerProcess) -> None:
     api = server.api()
     other, _ = api.user_api("dispatcher")
