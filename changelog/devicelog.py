@@ -168,11 +168,11 @@ async def claim_for_socket(conn: AsyncConnection, device_id: str, user_id: str) 
 
 
 async def stored_ops(conn: AsyncConnection, device_id: str, seqs: list[int]) -> dict[int, str]:
-    rows = await conn.execute(_STORED_OPS, {"device_id": device_id, "seqs": seqs})
+    rows = await driver.rows(conn, _STORED_OPS, {"device_id": device_id, "seqs": seqs})
     return {seq: op for seq, op in rows}
 
 
 async def record_push(conn: AsyncConnection, device_id: str) -> None:
     """Note a push that appended nothing (all duplicates). A push that appends ops
     acknowledges them in the merge's write (syncserver/storage/merge.py)."""
-    await conn.execute(_RECORD_PUSH, {"device_id": device_id})
+    await driver.rows(conn, _RECORD_PUSH, {"device_id": device_id})

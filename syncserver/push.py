@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from changelog import devicelog
+from changelog import devicelog, driver
 from changelog.hlc import too_far_ahead, wall_ms
 from schema import wire
 from schema.entities import ENTITIES, TECHNICIAN_ROLES
@@ -244,7 +244,7 @@ async def push(
         }
     )
     device_id = request.device_id
-    async with engine.begin() as conn:
+    async with driver.transaction(engine) as conn:
         device = await devicelog.lock_and_claim(
             conn, device_id, principal.user_id, written, uploads
         )

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from changelog import driver
 from schema import wire
 from syncserver.timefmt import rfc3339
 
@@ -110,8 +111,8 @@ async def active_with_roles(
     ids = list(ids)
     if not ids:
         return set()
-    rows = await conn.execute(_ACTIVE_WITH_ROLES, {"ids": ids, "roles": list(roles)})
-    return set(rows.scalars())
+    rows = await driver.rows(conn, _ACTIVE_WITH_ROLES, {"ids": ids, "roles": list(roles)})
+    return {user_id for (user_id,) in rows}
 
 
 async def ensure_builtin_admin(conn: AsyncConnection, user_id: str) -> None:
