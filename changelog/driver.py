@@ -3,29 +3,45 @@
 SQLAlchemy's own work per statement (cache key, execution context, the
 greenlet hop, result wrapping) cost more CPU than psycopg's, about 240 us
 against 150 on the development machine, and a push makes three statements.
-These helpers run the same `text()` statements, their placeholders compiled
-once, on the driver connection inside the caller's SQLAlchemy transaction,
-prepared on the server; `transaction` also begins and commits there. Errors
-are psycopg's (syncserver/app.py maps them).
+These helpers run the same `text()` statements on the driver connection
+inside the caller's SQLAlchemy transaction, prepared on the server;
+`transaction` also begins and commits there.
+
+They use PostgreSQL's own `$1` placeholders (a raw cursor), converted once
+per statement: psycopg caches its own conversion only for statements under
+4 kB, and re-parsed the longer ones on every call. Errors are psycopg's
+(syncserver/app.py maps them).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cache
 from typing import Any
 
 from psycopg import AsyncConnection as DriverConnection
+from psycopg import AsyncRawCursor, pq
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import TextClause
 
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
+
 
 @cache
-def driver_sql(statement: TextClause, dialect: Dialect) -> str:
-    """The statement with the driver's `%(name)s` placeholders."""
-    return str(statement.compile(dialect=dialect))
+def native_sql(statement: TextClause, dialect: Dialect) -> tuple[str, tuple[str, ...]]:
+    """The statement with `$n` placeholders, and the parameter name of each n."""
+    names: dict[str, int] = {}
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) is None:
+            return "%"
+        return f"${names.setdefault(match.group(1), len(names) + 1)}"
+
+    sql = _PLACEHOLDER.sub(number, str(statement.compile(dialect=dialect)))
+    return sql, tuple(names)
 
 
 async def connection(conn: AsyncConnection) -> DriverConnection[Any]:
@@ -36,14 +52,28 @@ async def connection(conn: AsyncConnection) -> DriverConnection[Any]:
     return driver
 
 
+def cursor(driver: DriverConnection[Any]) -> AsyncRawCursor[Any]:
+    return AsyncRawCursor(driver)
+
+
+async def execute(
+    cur: AsyncRawCursor[Any], conn: AsyncConnection, statement: TextClause, params: dict[str, Any]
+) -> None:
+    """Run `statement` on a cursor of `cursor`, prepared."""
+    sql, names = native_sql(statement, conn.dialect)
+    await cur.execute(sql, [params[name] for name in names], prepare=True)
+
+
 async def rows(
     conn: AsyncConnection, statement: TextClause, params: dict[str, Any]
 ) -> list[tuple[Any, ...]]:
     """Every row `statement` returns (none for a statement without results)."""
-    driver = await connection(conn)
-    async with driver.cursor() as cur:
-        await cur.execute(driver_sql(statement, conn.dialect), params, prepare=True)
-        return [] if cur.description is None else await cur.fetchall()
+    async with cursor(await connection(conn)) as cur:
+        await execute(cur, conn, statement, params)
+        result = cur.pgresult
+        if result is None or result.status != pq.ExecStatus.TUPLES_OK:
+            return []
+        return await cur.fetchall()
 
 
 @asynccontextmanager

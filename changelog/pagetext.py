@@ -16,7 +16,7 @@ from psycopg.adapt import Loader
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import TextClause
 
-from changelog.driver import connection, driver_sql
+from changelog.driver import connection, cursor, execute
 
 
 class _TextAsBytes(Loader):
@@ -28,10 +28,9 @@ async def one_row(
     conn: AsyncConnection, statement: TextClause, params: dict[str, Any]
 ) -> tuple[Any, ...]:
     """The single row `statement` returns, its text columns as bytes."""
-    driver = await connection(conn)
-    async with driver.cursor() as cur:
+    async with cursor(await connection(conn)) as cur:
         cur.adapters.register_loader("text", _TextAsBytes)
-        await cur.execute(driver_sql(statement, conn.dialect), params, prepare=True)
+        await execute(cur, conn, statement, params)
         row = await cur.fetchone()
     assert row is not None
     return tuple(row)
