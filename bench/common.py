@@ -70,6 +70,12 @@ def fresh_database(admin_url: str) -> str:
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 
+def drop_database(admin_url: str, url: str) -> None:
+    name = make_url(url).database
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -18,6 +18,7 @@ from schema.entities import ENTITIES, ID_PATTERN
 from schema.wire import Op, OpError
 
 _ID = re.compile(ID_PATTERN)
+_FIELD_NAMES = {name: frozenset(spec.writable) for name, spec in ENTITIES.items()}
 _ACTIONS = ("create", "update", "delete")
 _op_encoder = msgspec.json.Encoder()
 
@@ -105,14 +106,16 @@ def _invalid(message: str) -> OpError:
     return OpError(code="invalid_op", message=safe_text(message))
 
 
-def _text_problem(fields: dict[str, Any]) -> str | None:
+def _text_problem(fields: dict[str, Any], names: frozenset[str]) -> str | None:
+    """Text PostgreSQL cannot store, and numbers JSON cannot carry. (`names` are the
+    entity's fields: known to be clean. ASCII text has no surrogates.)"""
     for name, value in fields.items():
-        if _clean_str(name) is None:
+        if name not in names and _clean_str(name) is None:
             return f"unknown field {safe_text(name)!r}"
         if isinstance(value, str):
             if "\x00" in value:
                 return f"field `{name}`: text must not contain U+0000"
-            if _clean_str(value) is None:
+            if not value.isascii() and _clean_str(value) is None:
                 return f"field `{name}`: text must be valid Unicode (lone surrogate)"
         elif isinstance(value, float) and not math.isfinite(value):
             return f"field `{name}`: number must be finite"
@@ -145,7 +148,7 @@ def _problem(op: Op, entity: str | None, entity_id: str | None) -> str | None:
             return f"{entity} can only be created and deleted"
         if not fields:
             return "an update must write at least one field"
-    problem = _text_problem(fields)
+    problem = _text_problem(fields, _FIELD_NAMES[entity])
     if problem:
         return problem
     try:
@@ -156,9 +159,10 @@ def _problem(op: Op, entity: str | None, entity_id: str | None) -> str | None:
         missing = sorted(spec.required - fields.keys())
         if missing:
             return "missing required field(s): " + ", ".join(f"`{m}`" for m in missing)
-    for name in spec.required & fields.keys():
-        if fields[name] is None:
-            return f"field `{name}` is required and cannot be null"
+    if not spec.required.isdisjoint(fields):
+        for name in sorted(spec.required & fields.keys()):
+            if fields[name] is None:
+                return f"field `{name}` is required and cannot be null"
     return None
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+from datetime import datetime
 
 
 def rfc3339_ms(ms: int) -> str:
     """Matches the SQL function `rfc3339` of the initial migration."""
-    dt = datetime.fromtimestamp(ms // 1000, tz=UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    return time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(ms // 1000)) + f"{ms % 1000:03d}Z"
 
 
 def rfc3339(dt: datetime) -> str:
