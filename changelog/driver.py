@@ -46,7 +46,13 @@ def native_sql(statement: TextClause, dialect: Dialect) -> tuple[str, tuple[str,
 
 async def connection(conn: AsyncConnection) -> DriverConnection[Any]:
     """The psycopg connection under `conn`, in the same transaction."""
-    raw = await conn.get_raw_connection()
+    sync = conn.sync_connection
+    if sync is not None and not sync.closed and not sync.invalidated:
+        # Established: reading it does no I/O, so no hop into SQLAlchemy's greenlet
+        # (`get_raw_connection` makes one, and a push asks four times).
+        raw = sync.connection
+    else:
+        raw = await conn.get_raw_connection()
     driver = raw.driver_connection
     assert isinstance(driver, DriverConnection)
     return driver
