@@ -16,7 +16,6 @@ import hashlib
 import io
 import os
 import random
-import threading
 import time
 import uuid
 from typing import Any
@@ -34,6 +33,7 @@ from bench.common import (
     free_port,
     fresh_database,
     postgres,
+    run_threads,
     server,
     write_result,
 )
@@ -126,15 +126,10 @@ def upload_all(url: str, job: str, photo: bytes, count: int) -> float:
                 }
                 http.post("/sync/push", json={"device_id": device_id, "ops": [op]})
 
-    threads = [threading.Thread(target=device, args=(d,)) for d in range(DEVICES)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    seconds = run_threads(device, DEVICES)
     if errors:
         raise RuntimeError(errors[0])
-    return time.perf_counter() - start
+    return seconds
 
 
 def wait_for(database_url: str, sql: str, count: int, timeout: float = 600) -> float:
