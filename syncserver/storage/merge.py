@@ -1,7 +1,8 @@
 """Applying a device's batch to the projection: read, merge, write.
 
-1. Read the stored state of the entities the batch touches (one statement,
-   or the caller's read: `projection.existing` returns it for a push).
+1. Read the stored state of the entities the batch touches with
+   `projection.existing` (a push has read it already, with its reference
+   checks, and passes it in).
 2. Merge in Python with `conflict.batch.merge_batch`, the pure rules.
 3. Write in one statement: the changed entity rows (served document, pull
    entry and per-field metadata), the device log rows, the notices, the
@@ -15,7 +16,7 @@ changelog/devicelog.py), so nothing changes between the read and the write.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -29,7 +30,7 @@ from conflict.batch import BatchOutcome, EntityState
 from conflict.batch import merge_batch as merge_ops
 from schema import wire
 from schema.entities import ENTITIES
-from syncserver.storage import pokes
+from syncserver.storage import pokes, projection
 from syncserver.storage.notices import NOTICE_JSON
 from syncserver.timefmt import rfc3339_ms
 
@@ -74,20 +75,6 @@ def templates() -> dict[str, dict[str, Any]]:
 # [ts, tc, device_id, user_id, seq, version]; this expands one entry `{v}`.
 META_ENTRY = """jsonb_build_object('ts', {v} -> 0, 'tc', {v} -> 1, 'device_id', {v} -> 2,
     'user_id', {v} -> 3, 'seq', {v} -> 4, 'version', {v} -> 5)"""
-
-# The served document comes from the pull entry (`change`, already text) unless the
-# entity is deleted: a deleted entity's entry is only `removed`.
-STORED_COLUMNS = """e.version, CASE WHEN e.deleted THEN e.data::text ELSE e.change END,
-    e.deleted, m.meta::text"""
-
-_STORED = text(
-    f"""
-    SELECT e.entity, e.id, {STORED_COLUMNS}
-    FROM jsonb_to_recordset(CAST(:keys AS jsonb)) AS k(entity text, id text)
-    JOIN entities e ON e.entity = k.entity AND e.id = k.id
-    JOIN entity_meta m ON m.entity = e.entity AND m.id = e.id
-    """
-)
 
 _WRITE = text(
     f"""
@@ -183,10 +170,6 @@ SELECT
 )
 
 
-class _Entry(msgspec.Struct):
-    data: dict[str, Any]
-
-
 class _Row(msgspec.Struct):
     """An entity row for the write statement."""
 
@@ -203,26 +186,8 @@ class _Row(msgspec.Struct):
 
 _REJECTED = (None, None)  # a rejected op's version and lost fields
 
-_entry = msgspec.json.Decoder(_Entry)
-_document = msgspec.json.Decoder(dict[str, Any])
-_meta = msgspec.json.Decoder(dict[str, list[Any]])
 _notices = msgspec.json.Decoder(list[wire.Notice])
 _encoder = msgspec.json.Encoder()
-
-
-def stored_state(version: int, document: str, deleted: bool, meta: str) -> EntityState:
-    """An entity's merge state from the `STORED_COLUMNS` of its rows."""
-    values = _document.decode(document) if deleted else _entry.decode(document).data
-    return EntityState(version, values, _meta.decode(meta))
-
-
-async def read_stored(conn: AsyncConnection, keys: Iterable[Key]) -> dict[Key, EntityState]:
-    """The merge state of those of `keys` that exist."""
-    wanted = [{"entity": entity, "id": entity_id} for entity, entity_id in keys]
-    if not wanted:
-        return {}
-    rows = await conn.execute(_STORED, {"keys": _encoder.encode(wanted).decode()})
-    return {(row[0], row[1]): stored_state(*row[2:]) for row in rows}
 
 
 def _entity_rows(
@@ -294,12 +259,8 @@ async def merge_batch(
     transaction's xid.
     """
     if stored is None:
-        stored = await read_stored(
-            conn,
-            dict.fromkeys(
-                (o.entity, o.id) for o in ops if o.ok and o.entity is not None and o.id is not None
-            ),
-        )
+        keys = {(o.entity, o.id) for o in ops if o.ok and o.entity is not None and o.id is not None}
+        stored = (await projection.existing(conn, keys, keys)).stored
     outcome = merge_ops(stored, ops, device_id, user_id)
     received = rfc3339_ms(received_at)
     verdicts = outcome.verdicts

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Set
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 from sqlalchemy import text
@@ -12,10 +13,31 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from changelog import driver
 from conflict.batch import EntityState
 from schema.rights import JobScope
-from syncserver.storage.merge import STORED_COLUMNS, stored_state
 
 Key = tuple[str, str]
 _encoder = msgspec.json.Encoder()
+
+# The merge state of an entity (conflict/batch.py) from its rows `e` and `m`
+# (`entity_meta`). The served document comes from the pull entry (`change`, already
+# text) unless the entity is deleted: a deleted entity's entry is only `removed`.
+STORED_COLUMNS = """e.version, CASE WHEN e.deleted THEN e.data::text ELSE e.change END,
+    e.deleted, m.meta::text"""
+
+
+class _Entry(msgspec.Struct):
+    data: dict[str, Any]
+
+
+_entry = msgspec.json.Decoder(_Entry)
+_document = msgspec.json.Decoder(dict[str, Any])
+_meta = msgspec.json.Decoder(dict[str, list[Any]])
+
+
+def stored_state(version: int, document: str, deleted: bool, meta: str) -> EntityState:
+    """An entity's merge state from its `STORED_COLUMNS`."""
+    values = _document.decode(document) if deleted else _entry.decode(document).data
+    return EntityState(version, values, _meta.decode(meta))
+
 
 # Entities a push touches or references; for those it writes (`merge`), also the
 # state the merge starts from (storage/merge.py).
