@@ -159,10 +159,9 @@ def _problem(op: Op, entity: str | None, entity_id: str | None) -> str | None:
         missing = sorted(spec.required - fields.keys())
         if missing:
             return "missing required field(s): " + ", ".join(f"`{m}`" for m in missing)
-    if not spec.required.isdisjoint(fields):
-        for name in sorted(spec.required & fields.keys()):
-            if fields[name] is None:
-                return f"field `{name}` is required and cannot be null"
+    for name in sorted(spec.required & fields.keys()):
+        if fields[name] is None:
+            return f"field `{name}` is required and cannot be null"
     return None
 
 
