@@ -23,7 +23,7 @@ from schema import wire
 from schema.ops import check_op
 from syncserver.auth import BUILTIN_ADMIN_ID, Principal
 from syncserver.push import append_and_merge
-from syncserver.storage.merge import META_ENTRY
+from syncserver.storage.projection import META_ENTRY
 
 SERVER_DEVICE = "~server"
 

@@ -71,11 +71,6 @@ def templates() -> dict[str, dict[str, Any]]:
     return docs
 
 
-# `entity_meta.meta` maps each field to the write holding it, compactly, as
-# [ts, tc, device_id, user_id, seq, version]; this expands one entry `{v}`.
-META_ENTRY = """jsonb_build_object('ts', {v} -> 0, 'tc', {v} -> 1, 'device_id', {v} -> 2,
-    'user_id', {v} -> 3, 'seq', {v} -> 4, 'version', {v} -> 5)"""
-
 _WRITE = text(
     f"""
 WITH

@@ -17,6 +17,11 @@ from schema.rights import JobScope
 Key = tuple[str, str]
 _encoder = msgspec.json.Encoder()
 
+# `entity_meta.meta` maps each field to the write holding it, compactly, as
+# [ts, tc, device_id, user_id, seq, version]; this expands one entry `{v}`.
+META_ENTRY = """jsonb_build_object('ts', {v} -> 0, 'tc', {v} -> 1, 'device_id', {v} -> 2,
+    'user_id', {v} -> 3, 'seq', {v} -> 4, 'version', {v} -> 5)"""
+
 # The merge state of an entity (conflict/batch.py) from its rows `e` and `m`
 # (`entity_meta`). The served document comes from the pull entry (`change`, already
 # text) unless the entity is deleted: a deleted entity's entry is only `removed`.

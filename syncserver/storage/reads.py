@@ -14,7 +14,7 @@ from schema import wire
 from schema.visibility import JOB_VISIBLE, SEES_EVERYTHING, areas_of
 from syncserver.auth import Principal
 from syncserver.storage import keyset
-from syncserver.storage.merge import META_ENTRY
+from syncserver.storage.projection import META_ENTRY
 
 
 def _children(entity: str, parent: str, visible: str = "true") -> str:
