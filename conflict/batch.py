@@ -107,6 +107,11 @@ def _side(value: Any, holder: Holder) -> dict[str, Any]:
     }
 
 
+def _concurrent(holder: Holder, device_id: str, base: int) -> bool:
+    """`conflict.lww`'s rule: another device wrote it at a version the op had not seen."""
+    return bool(holder[2] != device_id and holder[5] > base)
+
+
 def _writes(op: BatchOp, fields: dict[str, Any]) -> Mapping[str, Any]:
     if op.action == "delete":
         return {DELETED: True}
@@ -155,7 +160,7 @@ def merge_batch(
                 changed = True
                 continue
             wins = order > (current[0], current[1], current[2])
-            if current[2] != device_id and current[5] > base:
+            if _concurrent(current, device_id, base):
                 held, incoming = _side(values.get(name), current), _side(value, mine)
                 winner, loser = (incoming, held) if wins else (held, incoming)
                 raw.append((op.pos, FIELD_RACE, key[0], key[1], name, winner, loser))
@@ -169,7 +174,7 @@ def merge_batch(
         deleted = holders.get(DELETED)
         if deleted is not None and values.get(DELETED) is True:
             if op.action == "update":
-                if deleted[2] != device_id and deleted[5] > base:
+                if _concurrent(deleted, device_id, base):
                     raw.append(
                         (
                             op.pos,
@@ -184,9 +189,11 @@ def merge_batch(
             elif op.action == "delete" and deleted is mine:
                 for name, current in before.items():
                     who = (current[2], current[4])
-                    if name == DELETED or who in noticed:
-                        continue
-                    if current[2] == device_id or current[5] <= base:
+                    if (
+                        name == DELETED
+                        or who in noticed
+                        or not _concurrent(current, device_id, base)
+                    ):
                         continue
                     noticed.add(who)
                     raw.append(
