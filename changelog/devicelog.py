@@ -74,8 +74,15 @@ _CLAIM_FOR_SOCKET = text(
     """
 )
 
+# A device's log is stored one row per push (`device_log_batches`, keyed by its last
+# seq): the rows holding seqs lo..hi are those from the first with last_seq >= lo.
 _STORED_OPS = text(
-    "SELECT seq, op FROM device_log WHERE device_id = :device_id AND seq = ANY(:seqs)"
+    """
+    SELECT CAST(o ->> 0 AS bigint), o ->> 2
+    FROM device_log_batches b CROSS JOIN LATERAL json_array_elements(b.ops) AS o
+    WHERE b.device_id = :device_id AND b.last_seq >= :lo AND b.first_seq <= :hi
+      AND CAST(o ->> 0 AS bigint) = ANY(:seqs)
+    """
 )
 
 _RECORD_PUSH = text("UPDATE devices SET last_push_at = now() WHERE device_id = :device_id")
@@ -168,7 +175,14 @@ async def claim_for_socket(conn: AsyncConnection, device_id: str, user_id: str) 
 
 
 async def stored_ops(conn: AsyncConnection, device_id: str, seqs: list[int]) -> dict[int, str]:
-    rows = await driver.rows(conn, _STORED_OPS, {"device_id": device_id, "seqs": seqs})
+    """The ops the device log holds under these seqs, as received."""
+    if not seqs:
+        return {}
+    rows = await driver.rows(
+        conn,
+        _STORED_OPS,
+        {"device_id": device_id, "seqs": seqs, "lo": min(seqs), "hi": max(seqs)},
+    )
     return {seq: op for seq, op in rows}
 
 

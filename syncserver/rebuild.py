@@ -7,14 +7,13 @@ Positions follow commit order for every entity and device (pushes that share
 one are serialized before they get their xid), so the result equals what was
 served before. Job numbers and notice resolutions are kept: they are
 identities and decisions, not projections.
-Consecutive ops of one device received together are replayed as one batch,
+Each push's ops (one row of `device_log_batches`) are replayed as one batch,
 as they were pushed. Runs in one transaction that locks out pushes; a
 failure leaves everything as it was.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,13 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from syncserver.storage.merge import MergeOp, merge_batch
 
-CHUNK = 5000
+CHUNK = 100  # pushes per read: up to 100,000 ops
 
 # Resolutions are decisions, not projections: they are kept by notice id (a
 # notice's id derives from its losing write, so replay gives it the same id), and
 # the ops that carried them out are in the server's device log like any other.
 _RESET = """
-    LOCK TABLE device_log, entities, entity_meta, notices IN EXCLUSIVE MODE;
+    LOCK TABLE device_log_batches, entities, entity_meta, notices IN EXCLUSIVE MODE;
     CREATE TEMP TABLE kept_resolutions ON COMMIT DROP AS
         SELECT id, status, resolution FROM notices WHERE status = 'resolved';
     TRUNCATE entities, entity_meta, notices;
@@ -43,9 +42,9 @@ _RESTORE = """
 
 _LOG = text(
     """
-    SELECT position, device_id, user_id, seq, entity, entity_id, action, status, op,
-           (extract(epoch FROM received_at) * 1000)::bigint
-    FROM device_log
+    SELECT position, device_id, user_id, (extract(epoch FROM received_at) * 1000)::bigint,
+           ops::text
+    FROM device_log_batches
     WHERE position > :after
     ORDER BY position
     LIMIT :limit
@@ -60,6 +59,11 @@ class _LoggedOp(msgspec.Struct):
     fields: dict[str, Any] | None = None
 
 
+# One op of a stored batch, as `device_log_batches.ops` holds it.
+_Logged = tuple[int, int, str, str | None, str | None, str | None, bool, Any, Any, Any]
+_batch_ops = msgspec.json.Decoder(list[_Logged])
+
+
 @dataclass(frozen=True)
 class RebuildStats:
     ops: int
@@ -67,32 +71,28 @@ class RebuildStats:
     notices: int
 
 
-def _batches(rows: Sequence[Any]) -> list[tuple[tuple[str, str, int], list[MergeOp]]]:
-    """Consecutive ops of one device received at one time, as MergeOps."""
-    batches: list[tuple[tuple[str, str, int], list[MergeOp]]] = []
-    for position, device_id, user_id, seq, entity, entity_id, action, status, op, at in rows:
-        ok = status == "applied"
-        logged = msgspec.json.decode(op, type=_LoggedOp) if ok else None
-        merge_op = MergeOp(
-            pos=position,
-            seq=seq,
-            ts=logged.ts if logged else 0,
-            tc=logged.tc if logged else 0,
-            entity=entity,
-            id=entity_id,
-            action=action,
-            base=logged.base if logged else 0,
-            fields=(logged.fields or {}) if logged else None,
-            ok=ok,
-            error=None,
-            op="",
+def _merge_ops(ops_json: str) -> list[MergeOp]:
+    """A stored batch's ops, as the merge takes them."""
+    ops = []
+    for seq, position, op, entity, entity_id, action, applied, *_ in _batch_ops.decode(ops_json):
+        logged = msgspec.json.decode(op, type=_LoggedOp) if applied else None
+        ops.append(
+            MergeOp(
+                pos=position,
+                seq=seq,
+                ts=logged.ts if logged else 0,
+                tc=logged.tc if logged else 0,
+                entity=entity,
+                id=entity_id,
+                action=action,
+                base=logged.base if logged else 0,
+                fields=(logged.fields or {}) if logged else None,
+                ok=applied,
+                error=None,
+                op="",
+            )
         )
-        key = (device_id, user_id, at)
-        if batches and batches[-1][0] == key:
-            batches[-1][1].append(merge_op)
-        else:
-            batches.append((key, [merge_op]))
-    return batches
+    return ops
 
 
 async def _replay(conn: AsyncConnection) -> int:
@@ -102,7 +102,8 @@ async def _replay(conn: AsyncConnection) -> int:
         rows = list(await conn.execute(_LOG, {"after": after, "limit": CHUNK}))
         if not rows:
             break
-        for (device_id, user_id, received_at), batch in _batches(rows):
+        for _, device_id, user_id, received_at, ops_json in rows:
+            batch = _merge_ops(ops_json)
             await merge_batch(
                 conn,
                 device_id=device_id,

@@ -7,10 +7,12 @@ import json
 import psycopg
 from sqlalchemy import text
 
+from changelog import devicelog
 from schema.migrate import migrate, migrations
 from syncserver.auth import Principal
 from syncserver.db import create_engine
 from syncserver.serverlog import current
+from syncserver.storage.jobs import history
 from syncserver.storage.reads import job_detail, viewer
 from tests.conftest import DatabaseFactory
 from tests.support import run_async
@@ -40,19 +42,26 @@ _OLD_JOB = {
 }
 
 
-def _database_at_migration_8(databases: DatabaseFactory) -> str:
+def _database_at(databases: DatabaseFactory, number: int) -> str:
+    """A new database with migrations 1 to `number` applied, as `migrate` records them."""
     url = databases.create()
     with psycopg.connect(url) as conn:
         conn.execute(
             "CREATE TABLE schema_migrations (number int PRIMARY KEY, name text NOT NULL,"
             " applied_at timestamptz NOT NULL DEFAULT now())"
         )
-        for migration in migrations()[:8]:
+        for migration in migrations()[:number]:
             conn.execute(migration.sql)
             conn.execute(
                 "INSERT INTO schema_migrations (number, name) VALUES (%s, %s)",
                 (migration.number, migration.name),
             )
+    return url
+
+
+def _database_at_migration_8(databases: DatabaseFactory) -> str:
+    url = _database_at(databases, 8)
+    with psycopg.connect(url) as conn:
         conn.execute(
             "INSERT INTO entities (entity, id, version, deleted, data, meta, change, created_at,"
             " updated_at) VALUES ('job', 'j-1', 7169, false, %s, %s, '{}', now(), now())",
@@ -93,3 +102,59 @@ def test_upgrading_to_entity_meta_keeps_who_wrote_each_field(databases: Database
         field: {k: v for k, v in write.items() if k != "seq"}
         for field, write in _OLD_JOB["meta"].items()
     }
+
+
+# Device log rows as migrations 1 to 9 stored them, one row per op: two pushes of one
+# device (transactions 5 and 7, positions xid * 1024 + k) and one of another.
+_LOG_COLUMNS = (
+    "device_id, seq, position, user_id, op, entity, entity_id, action, status, error,"
+    " version, lost_fields, received_at"
+)
+_OLD_LOG = [
+    ("phone-1", 1, 5121, "u-1", '{"seq":1, "entity":"job","id":"j-1"}', "job", "j-1",
+     "create", "applied", None, 5121, None, "2026-11-20 10:00:00.123+00"),
+    ("phone-1", 2, 5122, "u-1", '{"seq":2,"x":"\\ud800 \\u0000"}', None, None, None,
+     "rejected", {"code": "invalid_op", "message": "bad \"text\""}, None, None,
+     "2026-11-20 10:00:00.123+00"),
+    ("phone-1", 3, 7169, "u-1", '{"seq":3}', "job", "j-1", "update", "applied", None, 7169,
+     ["status"], "2026-11-20 10:05:00+00"),
+    ("tablet-2", 1, 7170, "u-2", '{"seq":1}', "job", "j-2", "create", "applied", None, 7170,
+     None, "2026-11-20 10:05:00+00"),
+]  # fmt: skip
+
+
+def test_upgrading_to_batched_device_logs_keeps_every_op(databases: DatabaseFactory) -> None:
+    url = _database_at(databases, 9)
+    with psycopg.connect(url) as conn:
+        for row in _OLD_LOG:
+            conn.execute(
+                f"INSERT INTO device_log ({_LOG_COLUMNS}) VALUES"
+                " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [json.dumps(v) if isinstance(v, dict | list) else v for v in row],
+            )
+        before = conn.execute(f"SELECT {_LOG_COLUMNS} FROM device_log ORDER BY position").fetchall()
+
+    async def upgrade_and_read() -> tuple[list[str], dict[int, str], list[str]]:
+        engine = create_engine(url, pool_size=1)
+        try:
+            applied = await migrate(engine)
+            async with engine.connect() as conn:
+                stored = await devicelog.stored_ops(conn, "phone-1", [1, 2, 3])
+                items, _ = await history(conn, "j-1", 0, 10)
+            return applied, stored, [f"{i.device_id}/{i.seq}/{i.lost_fields}" for i in items]
+        finally:
+            await engine.dispose()
+
+    applied, stored, job_history = run_async(upgrade_and_read())
+
+    assert applied == ["0010_device_log_batches.sql"]
+    with psycopg.connect(url) as conn:
+        after = conn.execute(f"SELECT {_LOG_COLUMNS} FROM device_log ORDER BY position").fetchall()
+        pushes = conn.execute(
+            "SELECT device_id, first_seq, last_seq, position FROM device_log_batches"
+            " ORDER BY position"
+        ).fetchall()
+    assert after == before
+    assert pushes == [("phone-1", 1, 2, 5121), ("phone-1", 3, 3, 7169), ("tablet-2", 1, 1, 7170)]
+    assert stored == {seq: op for _, seq, _, _, op, *_ in _OLD_LOG[:3]}
+    assert job_history == ["phone-1/1/[]", "phone-1/3/['status']"]

@@ -111,20 +111,35 @@ async def page(
     return items, keyset.encode(int(key), last_id) if more else None
 
 
+# The job's ops, from the pushes that name it (the GIN index on entity_ids); a push's
+# ops have positions above its first op's, less than 1024 above.
 _HISTORY = text(
     """
-    SELECT l.position, l.device_id, l.user_id, l.seq, l.action, l.op, l.status, l.error,
+    WITH l AS (
+        SELECT CAST(o ->> 1 AS bigint) AS position, b.device_id, b.user_id,
+               CAST(o ->> 0 AS bigint) AS seq, o ->> 5 AS action, o ->> 2 AS op,
+               CAST(o ->> 6 AS boolean) AS applied, o -> 7 AS error,
+               CAST(o ->> 8 AS bigint) AS version, o -> 9 AS lost_fields, b.received_at
+        FROM device_log_batches b CROSS JOIN LATERAL json_array_elements(b.ops) AS o
+        WHERE b.entity_ids @> ARRAY[CAST(:job_id AS text)] AND b.position > :after - 1024
+          AND o ->> 3 = 'job' AND o ->> 4 = :job_id
+    )
+    SELECT l.position, l.device_id, l.user_id, l.seq, l.action, l.op,
+           CASE WHEN l.applied THEN 'applied' ELSE 'rejected' END,
+           CASE WHEN json_typeof(l.error) = 'object' THEN CAST(l.error AS jsonb) END,
            -- Lost at arrival (an older write), or to a concurrent write, then or later.
            (SELECT coalesce(jsonb_agg(DISTINCT f ORDER BY f), '[]'::jsonb) FROM (
-                SELECT jsonb_array_elements_text(coalesce(l.lost_fields, '[]'::jsonb)) AS f
+                SELECT json_array_elements_text(
+                    CASE WHEN json_typeof(l.lost_fields) = 'array'
+                         THEN l.lost_fields ELSE '[]' END) AS f
                 UNION
                 SELECT n.field FROM notices n
-                WHERE n.entity = 'job' AND n.entity_id = l.entity_id
+                WHERE n.entity = 'job' AND n.entity_id = :job_id
                   AND n.loser_device_id = l.device_id
                   AND CAST(n.loser ->> 'seq' AS bigint) = l.seq) AS lost),
            l.version, rfc3339(l.received_at)
-    FROM device_log l
-    WHERE l.entity = 'job' AND l.entity_id = :job_id AND l.position > :after
+    FROM l
+    WHERE l.position > :after
     ORDER BY l.position
     LIMIT :limit + 1
     """

@@ -5,7 +5,7 @@
    checks, and passes it in).
 2. Merge in Python with `conflict.batch.merge_batch`, the pure rules.
 3. Write in one statement: the changed entity rows (served document, pull
-   entry and per-field metadata), the device log rows, the notices, the
+   entry and per-field metadata), the batch's row of the device log, the notices, the
    device's acknowledged seq, and the NOTIFY for realtime.
 
 The caller holds the locks on every entity the batch writes (see
@@ -127,15 +127,13 @@ meta_upserted AS (
     ON CONFLICT (entity, id) DO UPDATE SET meta = excluded.meta
 ),
 logged AS (
-    INSERT INTO device_log (device_id, seq, position, user_id, op, entity, entity_id, action,
-                            status, error, version, lost_fields, received_at)
-    SELECT CAST(:device_id AS text), (o ->> 0)::bigint, (o ->> 1)::bigint,
-           CAST(:user_id AS text), o ->> 2, o ->> 3, o ->> 4, o ->> 5,
-           CASE WHEN (o ->> 6)::boolean THEN 'applied' ELSE 'rejected' END,
-           nullif(o -> 7, 'null'), (o ->> 8)::bigint, nullif(o -> 9, 'null'),
-           to_timestamp(:received_at / 1000.0)
-    -- [seq, pos, op, entity, id, action, ok, error, version, lost_fields]
-    FROM jsonb_array_elements(CAST(:log AS jsonb)) AS o
+    INSERT INTO device_log_batches (device_id, first_seq, last_seq, position, user_id,
+                                    received_at, ops, entity_ids)
+    SELECT CAST(:device_id AS text), CAST(:first_seq AS bigint), CAST(:acked AS bigint),
+           CAST(:first_position AS bigint), CAST(:user_id AS text),
+           to_timestamp(:received_at / 1000.0), CAST(:log AS json),
+           ARRAY(SELECT json_array_elements_text(CAST(:entity_ids AS json)))
+    WHERE CAST(:log AS json) IS NOT NULL
 ),
 acked AS (
     UPDATE devices SET acked_seq = greatest(acked_seq, CAST(:acked AS bigint)),
@@ -244,9 +242,9 @@ async def merge_batch(
     announce: pokes.Announcement | None = None,
     stored: Mapping[Key, EntityState] | None = None,
 ) -> MergeResult:
-    """Merge the applied ones of `ops` and, if `log`, append all of them to the device
-    log and acknowledge them on the device; if any was applied, NOTIFY `announce`
-    (storage/pokes.py).
+    """Merge the applied ones of `ops` (in seq order, the device log's next ones) and,
+    if `log`, append all of them to the device log as one row and acknowledge them on
+    the device; if any was applied, NOTIFY `announce` (storage/pokes.py).
 
     `stored` is the state of the entities the applied ops touch, read after the
     locks; without it, it is read here. Call after the push's locks
@@ -259,8 +257,9 @@ async def merge_batch(
     outcome = merge_ops(stored, ops, device_id, user_id)
     received = rfc3339_ms(received_at)
     verdicts = outcome.verdicts
+    logged = log and bool(ops)
     log_rows: list[tuple[Any, ...]] = []
-    if log:
+    if logged:
         for o in ops:
             version, lost = verdicts.get(o.seq, _REJECTED) if o.ok else _REJECTED
             log_rows.append(
@@ -271,12 +270,17 @@ async def merge_batch(
         _WRITE,
         {
             "entities": _encoder.encode(_entity_rows(outcome, stored, user_id, received)).decode(),
-            "log": _encoder.encode(log_rows).decode(),
+            "log": _encoder.encode(log_rows).decode() if logged else None,
+            "entity_ids": _encoder.encode(sorted({o.id for o in ops if o.id is not None})).decode()
+            if logged
+            else None,
+            "first_seq": ops[0].seq if logged else None,
+            "first_position": ops[0].pos if logged else None,
             "notices": _encoder.encode(outcome.notices).decode(),
             "device_id": device_id,
             "user_id": user_id,
             "received_at": received_at,
-            "acked": max(o.seq for o in ops) if log and ops else None,
+            "acked": ops[-1].seq if logged else None,
             "channel": pokes.CHANNEL,
             "announce": None if announce is None or not verdicts else pokes.payload(announce),
         },

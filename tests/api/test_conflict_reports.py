@@ -138,6 +138,37 @@ def test_history_lists_every_op_on_the_job_in_commit_order(server: ServerProcess
     assert api.get("/api/jobs/nope/history").status_code == 404
 
 
+def test_history_picks_the_jobs_ops_out_of_pushes_that_carry_others(
+    server: ServerProcess,
+) -> None:
+    api = server.api()
+    phone, cid, jid, other = new_id("phone-"), new_id("c-"), new_id("j-"), new_id("j-")
+    t = time.time_ns() // 1_000_000
+    api.push(
+        phone,
+        [
+            op(1, "customer", cid, fields=customer_fields()),
+            op(2, "job", jid, fields=job_fields(cid), ts=t),
+            op(3, "job", other, fields=job_fields(cid), ts=t),
+            op(4, "job", jid, "update", {"title": "Swap the inverter"}, ts=t + 2),
+            op(5, "job", other, "update", {"title": "Not this one"}, ts=t + 2),
+        ],
+    )
+    # An older write of the title arrives after the newer one: lost at arrival.
+    late = api.push(phone, [op(6, "job", jid, "update", {"title": "Old title"}, ts=t + 1)])
+    assert late.json()["results"][0]["status"] == "applied"
+
+    items = api.list_all(f"/api/jobs/{jid}/history", limit=1)
+    history = [msgspec.convert(x, wire.HistoryItem) for x in items]
+
+    assert [(h.seq, h.action, h.lost_fields) for h in history] == [
+        (2, "create", []),
+        (4, "update", []),
+        (6, "update", ["title"]),
+    ]
+    assert history[1].fields == {"title": "Swap the inverter"}
+
+
 def test_devices_list_shows_each_log_and_its_progress(server: ServerProcess) -> None:
     api = server.api()
     _, a, b, _ = _clash(api)
