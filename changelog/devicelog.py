@@ -160,12 +160,10 @@ async def claim_for_pull(
     device's acknowledged notice seq, or None if the device belongs to another user.
 
     A crash may forget this (a notice then comes again: clients dedupe by id)."""
-    row = (
-        await conn.execute(
-            _CLAIM_FOR_PULL, {"device_id": device_id, "user_id": user_id, "acked": acked}
-        )
-    ).first()
-    return None if row is None else int(row[0])
+    rows = await driver.rows(
+        conn, _CLAIM_FOR_PULL, {"device_id": device_id, "user_id": user_id, "acked": acked}
+    )
+    return int(rows[0][0]) if rows else None
 
 
 async def claim_for_socket(conn: AsyncConnection, device_id: str, user_id: str) -> bool:

@@ -8,6 +8,7 @@ import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from changelog import driver
 from schema import wire
 
 # A notice as served, from a row of `notices` aliased `n`.
@@ -35,12 +36,10 @@ async def for_device(
 ) -> tuple[list[wire.Notice], int | None, int]:
     """Notices lost by this device with seq > after, of positions below `safe` (see
     changelog/pull.py): (notices, last seq, count)."""
-    row = (
-        await conn.execute(
-            _FOR_DEVICE, {"device_id": device_id, "after": after, "limit": limit, "safe": safe}
-        )
-    ).one()
-    return _notices.decode(row[0]), row[1], row[2]
+    ((notices, last, count),) = await driver.rows(
+        conn, _FOR_DEVICE, {"device_id": device_id, "after": after, "limit": limit, "safe": safe}
+    )
+    return _notices.decode(notices), last, count
 
 
 _FILTERS = {
