@@ -5,7 +5,7 @@
   committed once, over 8 connections: rows/s. Also, as an upper bound, one
   set-based upsert per batch with each job's ops pre-merged (fewer row writes);
 - paging: keyset paging of the pulled entities by 5,000, each page's JSON
-  assembled from the stored jsonb text: rows/s, the median of 3 runs after
+  assembled from the stored jsonb text: rows/s, the median of `runs` runs after
   `VACUUM ANALYZE`, as the pull is measured.
 
     python -m bench.pg_limit [--database-url URL]   (runs the server benches' setup first)
