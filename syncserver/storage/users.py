@@ -101,8 +101,8 @@ def _user(row: Any) -> wire.User:
 async def principal_row(
     conn: AsyncConnection, token_hash: str
 ) -> tuple[str, str, list[str]] | None:
-    row = (await conn.execute(_PRINCIPAL, {"token_hash": token_hash})).first()
-    return None if row is None else (row[0], row[1], list(row[2]))
+    rows = await driver.rows(conn, _PRINCIPAL, {"token_hash": token_hash})
+    return (rows[0][0], rows[0][1], list(rows[0][2])) if rows else None
 
 
 async def active_with_roles(

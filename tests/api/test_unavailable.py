@@ -33,6 +33,7 @@ def test_a_lost_database_is_503_with_retry_after_and_the_server_recovers(
     proc.start()
     try:
         api = proc.api()
+        dispatcher, _ = api.user_api("dispatcher")  # a token looked up on every request
         cid = new_id("c-")
         assert (
             api.push("dev-1", [op(1, "customer", cid, fields=customer_fields())]).status_code == 200
@@ -43,6 +44,8 @@ def test_a_lost_database_is_503_with_retry_after_and_the_server_recovers(
         assert r.status_code == 503
         assert r.json()["error"]["code"] == "unavailable"
         assert int(r.headers["Retry-After"]) > 0
+        r = dispatcher.pull("dev-2")
+        assert r.status_code == 503 and r.json()["error"]["code"] == "unavailable"
         assert api.get("/healthz").status_code == 200  # the process itself is alive
 
         pg.start()
@@ -54,5 +57,6 @@ def test_a_lost_database_is_503_with_retry_after_and_the_server_recovers(
             time.sleep(0.2)
         assert r.status_code == 200 and r.json()["acked_seq"] == 2
         assert api.get(f"/api/customers/{cid}").json()["name"] == "x"
+        assert dispatcher.pull("dev-2").status_code == 200
     finally:
         assert proc.stop() == 0
