@@ -78,10 +78,8 @@ _CLAIM_FOR_SOCKET = text(
 # seq): the rows holding seqs lo..hi are those from the first with last_seq >= lo.
 _STORED_OPS = text(
     """
-    SELECT CAST(o ->> 0 AS bigint), o ->> 2
-    FROM device_log_batches b CROSS JOIN LATERAL json_array_elements(b.ops) AS o
-    WHERE b.device_id = :device_id AND b.last_seq >= :lo AND b.first_seq <= :hi
-      AND CAST(o ->> 0 AS bigint) = ANY(:seqs)
+    SELECT first_seq, ops FROM device_log_batches
+    WHERE device_id = :device_id AND last_seq >= :lo AND first_seq <= :hi
     """
 )
 
@@ -177,11 +175,10 @@ async def stored_ops(conn: AsyncConnection, device_id: str, seqs: list[int]) -> 
     if not seqs:
         return {}
     rows = await driver.rows(
-        conn,
-        _STORED_OPS,
-        {"device_id": device_id, "seqs": seqs, "lo": min(seqs), "hi": max(seqs)},
+        conn, _STORED_OPS, {"device_id": device_id, "lo": min(seqs), "hi": max(seqs)}
     )
-    return {seq: op for seq, op in rows}
+    wanted = set(seqs)
+    return {first + i: op for first, ops in rows for i, op in enumerate(ops) if first + i in wanted}
 
 
 async def record_push(conn: AsyncConnection, device_id: str) -> None:

@@ -43,7 +43,7 @@ _RESTORE = """
 _LOG = text(
     """
     SELECT position, device_id, user_id, (extract(epoch FROM received_at) * 1000)::bigint,
-           ops::text
+           first_seq, ops, entities, entity_ids, actions, results::text
     FROM device_log_batches
     WHERE position > :after
     ORDER BY position
@@ -59,9 +59,7 @@ class _LoggedOp(msgspec.Struct):
     fields: dict[str, Any] | None = None
 
 
-# One op of a stored batch, as `device_log_batches.ops` holds it.
-_Logged = tuple[int, int, str, str | None, str | None, str | None, bool, Any, Any, Any]
-_batch_ops = msgspec.json.Decoder(list[_Logged])
+_results = msgspec.json.Decoder(list[tuple[bool, Any, Any, Any]])
 
 
 @dataclass(frozen=True)
@@ -71,15 +69,26 @@ class RebuildStats:
     notices: int
 
 
-def _merge_ops(ops_json: str) -> list[MergeOp]:
-    """A stored batch's ops, as the merge takes them."""
-    ops = []
-    for seq, position, op, entity, entity_id, action, applied, *_ in _batch_ops.decode(ops_json):
+def _merge_ops(
+    position: int,
+    first_seq: int,
+    ops: list[str],
+    entities: list[str | None],
+    entity_ids: list[str | None],
+    actions: list[str | None],
+    results: str,
+) -> list[MergeOp]:
+    """A stored push's ops, as the merge takes them: the i-th has seq first_seq + i and
+    position position + i."""
+    merge_ops = []
+    for i, (op, entity, entity_id, action, (applied, *_)) in enumerate(
+        zip(ops, entities, entity_ids, actions, _results.decode(results), strict=True)
+    ):
         logged = msgspec.json.decode(op, type=_LoggedOp) if applied else None
-        ops.append(
+        merge_ops.append(
             MergeOp(
-                pos=position,
-                seq=seq,
+                pos=position + i,
+                seq=first_seq + i,
                 ts=logged.ts if logged else 0,
                 tc=logged.tc if logged else 0,
                 entity=entity,
@@ -92,7 +101,7 @@ def _merge_ops(ops_json: str) -> list[MergeOp]:
                 op="",
             )
         )
-    return ops
+    return merge_ops
 
 
 async def _replay(conn: AsyncConnection) -> int:
@@ -102,8 +111,8 @@ async def _replay(conn: AsyncConnection) -> int:
         rows = list(await conn.execute(_LOG, {"after": after, "limit": CHUNK}))
         if not rows:
             break
-        for _, device_id, user_id, received_at, ops_json in rows:
-            batch = _merge_ops(ops_json)
+        for position, device_id, user_id, received_at, *stored in rows:
+            batch = _merge_ops(position, *stored)
             await merge_batch(
                 conn,
                 device_id=device_id,

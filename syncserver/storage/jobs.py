@@ -111,35 +111,35 @@ async def page(
     return items, keyset.encode(int(key), last_id) if more else None
 
 
-# The job's ops, from the pushes that name it (the GIN index on entity_ids); a push's
-# ops have positions above its first op's, less than 1024 above.
+# The job's ops: the pushes that name it come from the GIN index on entity_ids, and
+# its ops within each from array_positions. The i-th op of a push has position
+# `position + i - 1`, less than 1024 above the push's first.
 _HISTORY = text(
     """
     WITH l AS (
-        SELECT CAST(o ->> 1 AS bigint) AS position, b.device_id, b.user_id,
-               CAST(o ->> 0 AS bigint) AS seq, o ->> 5 AS action, o ->> 2 AS op,
-               CAST(o ->> 6 AS boolean) AS applied, o -> 7 AS error,
-               CAST(o ->> 8 AS bigint) AS version, o -> 9 AS lost_fields, b.received_at
-        FROM device_log_batches b CROSS JOIN LATERAL json_array_elements(b.ops) AS o
+        SELECT b.position + i - 1 AS position, b.device_id, b.user_id,
+               b.first_seq + i - 1 AS seq, b.actions[i] AS action, b.ops[i] AS op,
+               b.results -> (i - 1) AS result, b.received_at
+        FROM device_log_batches b
+        CROSS JOIN LATERAL unnest(array_positions(b.entity_ids, CAST(:job_id AS text))) AS i
         WHERE b.entity_ids @> ARRAY[CAST(:job_id AS text)] AND b.position > :after - 1024
-          AND o ->> 3 = 'job' AND o ->> 4 = :job_id
+          AND b.entities[i] = 'job' AND b.position + i - 1 > :after
     )
     SELECT l.position, l.device_id, l.user_id, l.seq, l.action, l.op,
-           CASE WHEN l.applied THEN 'applied' ELSE 'rejected' END,
-           CASE WHEN json_typeof(l.error) = 'object' THEN CAST(l.error AS jsonb) END,
+           CASE WHEN CAST(l.result ->> 0 AS boolean) THEN 'applied' ELSE 'rejected' END,
+           nullif(l.result -> 1, 'null'),
            -- Lost at arrival (an older write), or to a concurrent write, then or later.
            (SELECT coalesce(jsonb_agg(DISTINCT f ORDER BY f), '[]'::jsonb) FROM (
-                SELECT json_array_elements_text(
-                    CASE WHEN json_typeof(l.lost_fields) = 'array'
-                         THEN l.lost_fields ELSE '[]' END) AS f
+                SELECT jsonb_array_elements_text(
+                    CASE WHEN jsonb_typeof(l.result -> 3) = 'array'
+                         THEN l.result -> 3 ELSE '[]' END) AS f
                 UNION
                 SELECT n.field FROM notices n
                 WHERE n.entity = 'job' AND n.entity_id = :job_id
                   AND n.loser_device_id = l.device_id
                   AND CAST(n.loser ->> 'seq' AS bigint) = l.seq) AS lost),
-           l.version, rfc3339(l.received_at)
+           CAST(l.result ->> 2 AS bigint), rfc3339(l.received_at)
     FROM l
-    WHERE l.position > :after
     ORDER BY l.position
     LIMIT :limit + 1
     """

@@ -71,6 +71,14 @@ def templates() -> dict[str, dict[str, Any]]:
     return docs
 
 
+def _texts(param: str) -> str:
+    """A `text[]` from a parameter holding a JSON array of strings (or nulls)."""
+    return (
+        f"ARRAY(SELECT v FROM json_array_elements_text(CAST({param} AS json))"
+        " WITH ORDINALITY AS t(v, i) ORDER BY i)"
+    )
+
+
 _WRITE = text(
     f"""
 WITH
@@ -128,12 +136,13 @@ meta_upserted AS (
 ),
 logged AS (
     INSERT INTO device_log_batches (device_id, first_seq, last_seq, position, user_id,
-                                    received_at, ops, entity_ids)
+                                    received_at, ops, entities, entity_ids, actions, results)
     SELECT CAST(:device_id AS text), CAST(:first_seq AS bigint), CAST(:acked AS bigint),
            CAST(:first_position AS bigint), CAST(:user_id AS text),
-           to_timestamp(:received_at / 1000.0), CAST(:log AS json),
-           ARRAY(SELECT json_array_elements_text(CAST(:entity_ids AS json)))
-    WHERE CAST(:log AS json) IS NOT NULL
+           to_timestamp(:received_at / 1000.0),
+           {_texts(":ops")}, {_texts(":op_entities")}, {_texts(":op_entity_ids")},
+           {_texts(":op_actions")}, CAST(:results AS jsonb)
+    WHERE CAST(:results AS jsonb) IS NOT NULL
 ),
 acked AS (
     UPDATE devices SET acked_seq = greatest(acked_seq, CAST(:acked AS bigint)),
@@ -181,6 +190,11 @@ _REJECTED = (None, None)  # a rejected op's version and lost fields
 
 _notices = msgspec.json.Decoder(list[wire.Notice])
 _encoder = msgspec.json.Encoder()
+
+
+def _column(ops: list[MergeOp], name: str) -> str:
+    """One attribute of every op, as a JSON array."""
+    return _encoder.encode([getattr(o, name) for o in ops]).decode()
 
 
 def _entity_rows(
@@ -258,22 +272,22 @@ async def merge_batch(
     received = rfc3339_ms(received_at)
     verdicts = outcome.verdicts
     logged = log and bool(ops)
-    log_rows: list[tuple[Any, ...]] = []
+    results: list[tuple[Any, ...]] = []
     if logged:
         for o in ops:
             version, lost = verdicts.get(o.seq, _REJECTED) if o.ok else _REJECTED
-            log_rows.append(
-                (o.seq, o.pos, o.op, o.entity, o.id, o.action, o.ok, o.error, version, lost)
-            )
+            results.append((o.ok, o.error, version, lost))
     ((notices, _),) = await driver.rows(
         conn,
         _WRITE,
         {
             "entities": _encoder.encode(_entity_rows(outcome, stored, user_id, received)).decode(),
-            "log": _encoder.encode(log_rows).decode() if logged else None,
-            "entity_ids": _encoder.encode(sorted({o.id for o in ops if o.id is not None})).decode()
-            if logged
-            else None,
+            # The device log row: the ops, and what became of each.
+            "ops": _column(ops, "op") if logged else None,
+            "op_entities": _column(ops, "entity") if logged else None,
+            "op_entity_ids": _column(ops, "id") if logged else None,
+            "op_actions": _column(ops, "action") if logged else None,
+            "results": _encoder.encode(results).decode() if logged else None,
             "first_seq": ops[0].seq if logged else None,
             "first_position": ops[0].pos if logged else None,
             "notices": _encoder.encode(outcome.notices).decode(),
