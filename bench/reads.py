@@ -160,6 +160,7 @@ def _queries(rng: random.Random, techs: list[str]) -> dict[str, Any]:
             {"sort": "priority", "service_type": rng.choice(SERVICE_TYPES)},
         ),
         "job detail": lambda: (f"/api/jobs/job{rng.randrange(JOBS):06d}", {}),
+        "job history": lambda: (f"/api/jobs/job{rng.randrange(JOBS):06d}/history", {}),
         "conflicts: status=open": lambda: ("/api/conflicts", {"status": "open"}),
     }
 
