@@ -5,8 +5,8 @@
    checks, and passes it in).
 2. Merge in Python with `conflict.batch.merge_batch`, the pure rules.
 3. Write in one statement: the changed entity rows (served document, pull
-   entry and per-field metadata), the batch's row of the device log, the notices, the
-   device's acknowledged seq, and the NOTIFY for realtime.
+   entry and per-field metadata), the batch's row of the device log, the
+   notices, the device's acknowledged seq, and the NOTIFY for realtime.
 
 The caller holds the locks on every entity the batch writes (see
 changelog/devicelog.py), so nothing changes between the read and the write.
@@ -274,6 +274,11 @@ async def merge_batch(
     logged = log and bool(ops)
     results: list[tuple[Any, ...]] = []
     if logged:
+        # The device log row keeps only the first seq and position (the schema's
+        # `device_log_batches`): the rest must follow one by one.
+        first = ops[0]
+        if any(o.seq != first.seq + i or o.pos != first.pos + i for i, o in enumerate(ops)):
+            raise ValueError("a batch to log must have consecutive seqs and positions")
         for o in ops:
             version, lost = verdicts.get(o.seq, _REJECTED) if o.ok else _REJECTED
             results.append((o.ok, o.error, version, lost))
