@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from changelog import devicelog
 from changelog.hlc import wall_ms
@@ -90,19 +90,35 @@ async def receive(
 
 
 async def _stored(engine: AsyncEngine, key: str) -> None:
-    """The upload's bytes are stored and match: mark it, and its waiting photos available."""
+    """The upload's bytes are stored and match: mark it, and its waiting photos available.
+
+    One transaction's ops take at most `serverlog.MAX_OPS` commit positions, so the
+    photos waiting for one upload (any number may name its key) go in chunks, each
+    its own transaction; those of later chunks are checked again under the locks."""
     async with engine.begin() as conn:
         await devicelog.lock_upload(conn, key)
         photo_ids = await photo_store.pending_photos(conn, key)
-        await serverlog.lock(conn, [("job_photo", photo_id) for photo_id in photo_ids])
         await photo_store.mark_stored(conn, key)
-        ops = []
-        for photo_id in photo_ids:
-            version, _, meta = await serverlog.current(conn, "job_photo", photo_id)
-            hlc = serverlog.later_than([meta["key"]] if "key" in meta else [], wall_ms())
-            ops.append(("job_photo", photo_id, "update", {"key": key}, hlc, version))
-        if ops:
-            await serverlog.append(conn, _SERVER, ops)
+        await _make_available(conn, key, photo_ids[: serverlog.MAX_OPS])
+    for start in range(serverlog.MAX_OPS, len(photo_ids), serverlog.MAX_OPS):
+        async with engine.begin() as conn:
+            await devicelog.lock_upload(conn, key)
+            still = set(await photo_store.pending_photos(conn, key))
+            chunk = photo_ids[start : start + serverlog.MAX_OPS]
+            await _make_available(conn, key, [p for p in chunk if p in still])
+
+
+async def _make_available(conn: AsyncConnection, key: str, photo_ids: list[str]) -> None:
+    """Rewrite these photos' key through the server's device log: the write works out
+    their status again, `available` now that the upload is stored."""
+    await serverlog.lock(conn, [("job_photo", photo_id) for photo_id in photo_ids])
+    ops = []
+    for photo_id in photo_ids:
+        version, _, meta = await serverlog.current(conn, "job_photo", photo_id)
+        hlc = serverlog.later_than([meta["key"]] if "key" in meta else [], wall_ms())
+        ops.append(("job_photo", photo_id, "update", {"key": key}, hlc, version))
+    if ops:
+        await serverlog.append(conn, _SERVER, ops)
 
 
 async def blob_for_download(

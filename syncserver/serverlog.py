@@ -26,6 +26,8 @@ from syncserver.push import append_and_merge
 from syncserver.storage.projection import META_ENTRY
 
 SERVER_DEVICE = "~server"
+# The most ops one `append` (one transaction) may carry, as a device's push.
+MAX_OPS = 1000
 
 _CURRENT = text(
     f"""
@@ -63,7 +65,10 @@ async def append(
     ops: Sequence[tuple[str, str, str, dict[str, Any] | None, tuple[int, int], int]],
 ) -> list[wire.OpResult]:
     """Append ops (entity, id, action, fields, (ts, tc), base) and merge them; returns
-    each op's result. Announces the commit to realtime listeners."""
+    each op's result. Announces the commit to realtime listeners. At most `MAX_OPS`:
+    a transaction's ops have commit positions of their own only up to that many."""
+    if len(ops) > MAX_OPS:
+        raise ValueError(f"at most {MAX_OPS} ops in one transaction, not {len(ops)}")
     device = await devicelog.claim_device(conn, SERVER_DEVICE, BUILTIN_ADMIN_ID)
     checked = [
         check_op(

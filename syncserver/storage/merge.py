@@ -26,6 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from changelog import driver
+from changelog.devicelog import POSITIONS_PER_TRANSACTION
 from conflict.batch import BatchOutcome, EntityState
 from conflict.batch import merge_batch as merge_ops
 from schema import wire
@@ -279,6 +280,8 @@ async def merge_batch(
         first = ops[0]
         if any(o.seq != first.seq + i or o.pos != first.pos + i for i, o in enumerate(ops)):
             raise ValueError("a batch to log must have consecutive seqs and positions")
+        if first.pos % POSITIONS_PER_TRANSACTION + len(ops) > POSITIONS_PER_TRANSACTION:
+            raise ValueError("a batch's positions must stay within its transaction's")
         for o in ops:
             version, lost = verdicts.get(o.seq, _REJECTED) if o.ok else _REJECTED
             results.append((o.ok, o.error, version, lost))

@@ -100,6 +100,29 @@ def test_a_photo_pushed_after_its_bytes_is_available_at_once(server: ServerProce
     assert api.get(f"/api/photos/{pid}").json()["status"] == "available"
 
 
+def test_more_photos_than_one_push_can_carry_all_become_available_with_their_bytes(
+    server: ServerProcess,
+) -> None:
+    # Any number of photos may name one upload; the server makes them available in
+    # transactions of at most 1,000 ops each (a transaction's commit positions).
+    api = server.api()
+    jid, _ = _job(api)
+    ticket = _ticket(api, jid)
+    tablet = new_id("tablet-")
+    pids = [new_id("p-") for _ in range(1001)]
+    for first in (0, 1000):
+        ops = [_photo_op(first + i + 1, pid, jid, ticket["key"])
+               for i, pid in enumerate(pids[first : first + 1000])]  # fmt: skip
+        r = api.push(tablet, ops)
+        assert {x["status"] for x in r.json()["results"]} == {"applied"}, r.text
+
+    assert httpx.put(ticket["url"], content=PHOTO, headers=ticket["headers"]).status_code == 204
+
+    reader = api.device(new_id("reader-"))
+    reader.pull()
+    assert {reader.replica[("job_photo", pid)]["status"] for pid in pids} == {"available"}
+
+
 def test_bytes_that_do_not_match_are_refused_and_the_photo_stays_pending(
     server: ServerProcess,
 ) -> None:
