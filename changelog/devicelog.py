@@ -75,11 +75,13 @@ _CLAIM_FOR_SOCKET = text(
 )
 
 # A device's log is stored one row per push (`device_log_batches`, keyed by its last
-# seq): the rows holding seqs lo..hi are those from the first with last_seq >= lo.
+# seq), of fewer than 1024 ops: the rows holding seqs lo..hi have their last seq in
+# lo .. hi + 1023.
 _STORED_OPS = text(
     """
     SELECT first_seq, ops FROM device_log_batches
-    WHERE device_id = :device_id AND last_seq >= :lo AND first_seq <= :hi
+    WHERE device_id = :device_id AND last_seq BETWEEN :lo AND :hi + 1023
+      AND first_seq <= :hi
     """
 )
 

@@ -40,8 +40,11 @@ DO $$
 BEGIN
     IF EXISTS (SELECT FROM device_log GROUP BY device_id, position / 1024
                HAVING max(seq) - min(seq) <> count(*) - 1
-                   OR max(position) - min(position) <> count(*) - 1) THEN
-        RAISE EXCEPTION 'device_log holds a push whose ops are not consecutive';
+                   OR max(position - seq) <> min(position - seq)
+                   OR count(DISTINCT user_id) <> 1
+                   OR count(DISTINCT received_at) <> 1) THEN
+        RAISE EXCEPTION 'device_log holds a push whose ops are not consecutive, '
+                        'or not of one user at one time';
     END IF;
 END $$;
 
