@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from changelog import driver
 
-POSITIONS_PER_TRANSACTION = 1024  # more than the 1000 ops a push may carry
+POSITIONS_PER_TRANSACTION = 1024  # more than the ops a push may carry (wire.MAX_PUSH_OPS)
 _names = msgspec.json.Encoder()
 
 # Lock names arrive as one JSON array (no per-name parameter work in the driver).
@@ -75,13 +75,13 @@ _CLAIM_FOR_SOCKET = text(
 )
 
 # A device's log is stored one row per push (`device_log_batches`, keyed by its last
-# seq), of fewer than 1024 ops: the rows holding seqs lo..hi have their last seq in
-# lo .. hi + 1023.
+# seq), of fewer than POSITIONS_PER_TRANSACTION ops: the rows holding seqs lo..hi
+# have their last seq in lo .. hi + POSITIONS_PER_TRANSACTION - 1.
 _STORED_OPS = text(
-    """
+    f"""
     SELECT first_seq, ops FROM device_log_batches
-    WHERE device_id = :device_id AND last_seq BETWEEN :lo AND :hi + 1023
-      AND first_seq <= :hi
+    WHERE device_id = :device_id
+      AND last_seq BETWEEN :lo AND :hi + {POSITIONS_PER_TRANSACTION - 1} AND first_seq <= :hi
     """
 )
 

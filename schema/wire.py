@@ -48,9 +48,12 @@ class Op(msgspec.Struct, kw_only=True):
     base: Any = 0
 
 
+MAX_PUSH_OPS = 1000  # ops in one push (PROTOCOL.md section 4)
+
+
 class PushRequest(msgspec.Struct):
     device_id: DeviceId
-    ops: Annotated[list[Op], Meta(min_length=1, max_length=1000)]
+    ops: Annotated[list[Op], Meta(min_length=1, max_length=MAX_PUSH_OPS)]
 
 
 class OpError(msgspec.Struct):

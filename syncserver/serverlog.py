@@ -27,7 +27,7 @@ from syncserver.storage.projection import META_ENTRY
 
 SERVER_DEVICE = "~server"
 # The most ops one `append` (one transaction) may carry, as a device's push.
-MAX_OPS = 1000
+MAX_OPS = wire.MAX_PUSH_OPS
 
 _CURRENT = text(
     f"""

@@ -17,6 +17,7 @@ import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from changelog.devicelog import POSITIONS_PER_TRANSACTION
 from schema import wire
 from schema.visibility import JOB_VISIBLE
 from syncserver.storage import keyset
@@ -113,16 +114,17 @@ async def page(
 
 # The job's ops: the pushes that name it come from the GIN index on entity_ids, and
 # its ops within each from array_positions. The i-th op of a push has position
-# `position + i - 1`, less than 1024 above the push's first.
+# `position + i - 1`, less than POSITIONS_PER_TRANSACTION above the push's first.
 _HISTORY = text(
-    """
+    f"""
     WITH l AS (
         SELECT b.position + i - 1 AS position, b.device_id, b.user_id,
                b.first_seq + i - 1 AS seq, b.actions[i] AS action, b.ops[i] AS op,
                b.results -> (i - 1) AS result, b.received_at
         FROM device_log_batches b
         CROSS JOIN LATERAL unnest(array_positions(b.entity_ids, CAST(:job_id AS text))) AS i
-        WHERE b.entity_ids @> ARRAY[CAST(:job_id AS text)] AND b.position > :after - 1024
+        WHERE b.entity_ids @> ARRAY[CAST(:job_id AS text)]
+          AND b.position > :after - {POSITIONS_PER_TRANSACTION}
           AND b.entities[i] = 'job' AND b.position + i - 1 > :after
     )
     SELECT l.position, l.device_id, l.user_id, l.seq, l.action, l.op,
