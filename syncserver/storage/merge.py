@@ -198,6 +198,37 @@ def _column(ops: list[MergeOp], name: str) -> str:
     return _encoder.encode([getattr(o, name) for o in ops]).decode()
 
 
+# The write's parameters for the batch's device log row, and for none.
+_NO_LOG_ROW: dict[str, Any] = dict.fromkeys(
+    ("ops", "op_entities", "op_entity_ids", "op_actions", "results", "first_seq",
+     "first_position", "acked")
+)  # fmt: skip
+
+
+def _log_row(ops: list[MergeOp], verdicts: Mapping[int, tuple[Any, Any]]) -> dict[str, Any]:
+    """The device log row of a batch: its ops, and what became of each. The row keeps
+    only the first seq and position (`device_log_batches`): the rest must follow one
+    by one, within the transaction's positions."""
+    first = ops[0]
+    if any(o.seq != first.seq + i or o.pos != first.pos + i for i, o in enumerate(ops)):
+        raise ValueError("a batch to log must have consecutive seqs and positions")
+    if first.pos % POSITIONS_PER_TRANSACTION + len(ops) > POSITIONS_PER_TRANSACTION:
+        raise ValueError("a batch's positions must stay within its transaction's")
+    results = [
+        (o.ok, o.error, *(verdicts.get(o.seq, _REJECTED) if o.ok else _REJECTED)) for o in ops
+    ]
+    return {
+        "ops": _column(ops, "op"),
+        "op_entities": _column(ops, "entity"),
+        "op_entity_ids": _column(ops, "id"),
+        "op_actions": _column(ops, "action"),
+        "results": _encoder.encode(results).decode(),
+        "first_seq": first.seq,
+        "first_position": first.pos,
+        "acked": ops[-1].seq,
+    }
+
+
 def _entity_rows(
     outcome: BatchOutcome, stored: Mapping[Key, EntityState], user_id: str, received: str
 ) -> list[_Row]:
@@ -272,37 +303,16 @@ async def merge_batch(
     outcome = merge_ops(stored, ops, device_id, user_id)
     received = rfc3339_ms(received_at)
     verdicts = outcome.verdicts
-    logged = log and bool(ops)
-    results: list[tuple[Any, ...]] = []
-    if logged:
-        # The device log row keeps only the first seq and position (the schema's
-        # `device_log_batches`): the rest must follow one by one.
-        first = ops[0]
-        if any(o.seq != first.seq + i or o.pos != first.pos + i for i, o in enumerate(ops)):
-            raise ValueError("a batch to log must have consecutive seqs and positions")
-        if first.pos % POSITIONS_PER_TRANSACTION + len(ops) > POSITIONS_PER_TRANSACTION:
-            raise ValueError("a batch's positions must stay within its transaction's")
-        for o in ops:
-            version, lost = verdicts.get(o.seq, _REJECTED) if o.ok else _REJECTED
-            results.append((o.ok, o.error, version, lost))
     ((notices, _),) = await driver.rows(
         conn,
         _WRITE,
         {
             "entities": _encoder.encode(_entity_rows(outcome, stored, user_id, received)).decode(),
-            # The device log row: the ops, and what became of each.
-            "ops": _column(ops, "op") if logged else None,
-            "op_entities": _column(ops, "entity") if logged else None,
-            "op_entity_ids": _column(ops, "id") if logged else None,
-            "op_actions": _column(ops, "action") if logged else None,
-            "results": _encoder.encode(results).decode() if logged else None,
-            "first_seq": ops[0].seq if logged else None,
-            "first_position": ops[0].pos if logged else None,
+            **(_log_row(ops, verdicts) if log and ops else _NO_LOG_ROW),
             "notices": _encoder.encode(outcome.notices).decode(),
             "device_id": device_id,
             "user_id": user_id,
             "received_at": received_at,
-            "acked": ops[-1].seq if logged else None,
             "channel": pokes.CHANNEL,
             "announce": None if announce is None or not verdicts else pokes.payload(announce),
         },
