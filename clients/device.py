@@ -1,132 +1,349 @@
-"""A device SDK: an append-only op log with an HLC, push, pull and a local replica.
+"""The Python device SDK (SDK.md section 2; docs/sdk.md).
 
-device = Device(base_url, token, "tab-042")
-device.write("job", "J1", "update", {"status": "completed"})
-device.push()          # sends the unacknowledged ops
-device.pull()          # brings the replica up to date, collects notices
+d = Device.open("https://sync.example.com", token, "tab-042", "tab-042.db")
+d.update("job", job_id, {"status": "in_progress"})   # durable when it returns
+d.get("job", job_id)                                 # the optimistic view
+d.sync()                                             # when the network is back
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
+import threading
 import time
-from collections.abc import Iterable
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-import httpx
+import msgspec
+import websockets
+from websockets.sync.client import connect
+
+from clients.clock import Clock
+from clients.errors import SyncError
+from clients.http import Transport, error_of
+from clients.store import QueuedPhoto, Store
+from clients.view import matches, overlay
+from schema import wire
+
+PUSH_BATCH = 1000  # the most ops one push may carry (PROTOCOL.md section 5)
+PULL_PAGE = 1000
+PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic")
+
+_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_PLAIN_FIELD = re.compile(r"^[a-z_]{1,64}$")
+_push_answer = msgspec.json.Decoder(wire.PushResponse)
+_pull_answer = msgspec.json.Decoder(wire.PullResponse)
+_upload_answer = msgspec.json.Decoder(dict[str, Any])
+_json = msgspec.json.Encoder()
 
 
 @dataclass
+class SyncResult:
+    pushed: int = 0  # ops this call saw acknowledged: applied, rejected or duplicate
+    pulled: int = 0  # changes applied to the replica
+    notices: list[dict[str, Any]] = field(default_factory=list)  # newly delivered
+    rejected: list[dict[str, Any]] = field(default_factory=list)  # newly rejected
+
+
 class Device:
-    base_url: str
-    token: str
-    device_id: str
-    http: httpx.Client | None = None
-    seq: int = 0
-    acked_seq: int = 0
-    ts: int = 0
-    tc: int = 0
-    cursor: str | None = None
-    outbox: list[dict[str, Any]] = field(default_factory=list)
-    replica: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-    notices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """One device: its durable store, its optimistic view, and sync with the server."""
 
-    def __post_init__(self) -> None:
-        if self.http is None:
-            self.http = httpx.Client(base_url=self.base_url, timeout=30)
+    on_notice: Callable[[dict[str, Any]], None] | None = None
+    pull_limit: int = PULL_PAGE  # changes asked for per pull page (1..5000)
 
-    @property
-    def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
+    def __init__(self, store: Store, transport: Transport, device_id: str) -> None:
+        self._store = store
+        self._http = transport
+        self.device_id = device_id
+        self._sync_lock = threading.Lock()
 
-    def tick(self) -> tuple[int, int]:
-        """Advance the device's hybrid logical clock."""
-        now = time.time_ns() // 1_000_000
-        if now > self.ts:
-            self.ts, self.tc = now, 0
-        else:
-            self.tc += 1
-        return self.ts, self.tc
+    @classmethod
+    def open(
+        cls,
+        url: str,
+        token: str,
+        device_id: str,
+        path: str | Path,
+        *,
+        clock: Callable[[], int] | None = None,
+        timeout: float = 30.0,
+    ) -> Device:
+        """Open (or create) the device's store at `path`. A store of another device or
+        server raises ValueError."""
+        if not _ID.match(device_id):
+            raise ValueError(f"device id {device_id!r}: 1-64 characters of [A-Za-z0-9._-]")
+        url = url.rstrip("/")
+        store = Store(path, device_id, url, Clock(clock))
+        return cls(store, Transport(url, token, timeout), device_id)
 
-    def observe(self, server_time: int) -> None:
-        if server_time > self.ts:
-            self.ts, self.tc = server_time, 0
+    def close(self) -> None:
+        self._store.close()
+        self._http.close()
 
-    def write(
+    # --- writes --------------------------------------------------------------
+
+    def create(self, entity: str, id: str, fields: dict[str, Any]) -> int:
+        return self._write(entity, id, "create", fields)
+
+    def update(self, entity: str, id: str, fields: dict[str, Any]) -> int:
+        if not fields:
+            raise ValueError("an update writes at least one field")
+        return self._write(entity, id, "update", fields)
+
+    def delete(self, entity: str, id: str) -> int:
+        return self._write(entity, id, "delete", None)
+
+    def _write(
+        self, entity: str, entity_id: str, action: str, fields: dict[str, Any] | None
+    ) -> int:
+        if not _ID.match(entity_id):
+            raise ValueError(f"id {entity_id!r}: 1-64 characters of [A-Za-z0-9._-]")
+        if fields is not None and not isinstance(fields, dict):
+            raise TypeError("fields must be a dict")
+        return self._store.append(entity, entity_id, action, fields)
+
+    def add_photo(
         self,
-        entity: str,
-        entity_id: str,
-        action: str,
-        fields: dict[str, Any] | None = None,
-        base: int | None = None,
-    ) -> dict[str, Any]:
-        """Append one op to the device log (sent by the next push)."""
-        ts, tc = self.tick()
-        self.seq += 1
-        if base is None:
-            seen = self.replica.get((entity, entity_id))
-            base = seen["version"] if seen else 0
-        op: dict[str, Any] = {
-            "seq": self.seq,
-            "ts": ts,
-            "tc": tc,
-            "entity": entity,
-            "id": entity_id,
-            "action": action,
-            "base": base,
+        job_id: str,
+        data: bytes,
+        content_type: str,
+        *,
+        caption: str | None = None,
+        taken_at: str | None = None,
+    ) -> str:
+        """Queue a photo's bytes; sync uploads them, then writes the job_photo."""
+        if content_type not in PHOTO_TYPES:
+            raise ValueError(f"content type {content_type!r}: one of {', '.join(PHOTO_TYPES)}")
+        photo_id = uuid.uuid4().hex
+        fields: dict[str, Any] = {
+            "job_id": job_id,
+            "content_type": content_type,
+            "size": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
         }
-        if fields is not None:
-            op["fields"] = fields
-        self.outbox.append(op)
-        return op
+        if caption is not None:
+            fields["caption"] = caption
+        if taken_at is not None:
+            fields["taken_at"] = taken_at
+        self._store.queue_photo(photo_id, fields, bytes(data))
+        return photo_id
 
-    def push(self, batch_size: int = 1000) -> list[dict[str, Any]]:
-        """Send every unacknowledged op; returns the responses."""
-        assert self.http is not None
-        responses = []
-        while self.outbox:
-            batch = self.outbox[:batch_size]
-            r = self.http.post(
+    # --- the optimistic view -------------------------------------------------
+
+    def get(self, entity: str, id: str) -> dict[str, Any] | None:
+        doc, ops = self._store.entity(entity, id)
+        if entity == "job_photo" and not ops and doc is None:
+            queued = self._store.queued_photo_fields(id)
+            return _queued_photo(id, queued[id]) if queued else None
+        return _shown(entity, id, doc, ops)
+
+    def query(self, entity: str, **equal: Any) -> list[dict[str, Any]]:
+        # Plain values of plain field names narrow the replica in SQL; every
+        # condition is checked again on the overlaid document.
+        in_sql = {
+            name: value
+            for name, value in equal.items()
+            if _PLAIN_FIELD.match(name) and isinstance(value, str)
+        }
+        docs, pending = self._store.entities(entity, in_sql)
+        shown: dict[str, dict[str, Any]] = {}
+        for doc in docs:
+            if doc["id"] not in pending:
+                shown[doc["id"]] = {**doc, "pending": False}
+        for entity_id, ops in pending.items():
+            view = _shown(entity, entity_id, self._store.entity(entity, entity_id)[0], ops)
+            if view is not None:
+                shown[entity_id] = view
+        if entity == "job_photo":
+            for photo_id, fields in self._store.queued_photo_fields().items():
+                shown[photo_id] = _queued_photo(photo_id, fields)
+        return [shown[k] for k in sorted(shown) if matches(shown[k], equal)]
+
+    def pending(self) -> int:
+        return self._store.pending()
+
+    def notices(self) -> list[dict[str, Any]]:
+        return self._store.notices()
+
+    def ack_notice(self, notice_id: str) -> None:
+        self._store.ack_notice(notice_id)
+
+    def rejected(self) -> list[dict[str, Any]]:
+        return self._store.rejected()
+
+    def clear_rejected(self) -> None:
+        self._store.clear_rejected()
+
+    # --- sync ----------------------------------------------------------------
+
+    def sync(self, *, retry_for: float = 30.0) -> SyncResult:
+        """Upload queued photos, push the outbox, then pull until caught up."""
+        deadline = time.monotonic() + retry_for
+        result = SyncResult()
+        with self._sync_lock:
+            self._upload_photos(result, deadline)
+            self._push(result, deadline)
+            self._pull(result, deadline)
+        if self.on_notice is not None:
+            for notice in result.notices:
+                self.on_notice(notice)
+        return result
+
+    def _upload_photos(self, result: SyncResult, deadline: float) -> None:
+        for photo in self._store.queued_photos():
+            self._upload(photo, result, deadline)
+
+    def _upload(self, photo: QueuedPhoto, result: SyncResult, deadline: float) -> None:
+        f = photo.fields
+        ask = {k: f[k] for k in ("job_id", "content_type", "size", "sha256")}
+        answer = self._http.request("POST", "/api/uploads", deadline, content=_json.encode(ask))
+        if answer.status_code == 201:
+            upload = _upload_answer.decode(answer.content)
+            put = self._http.request(
+                "PUT",
+                upload["url"],
+                deadline,
+                content=photo.data,
+                headers=dict(upload.get("headers") or {}),
+                auth=False,
+            )
+            if put.status_code < 300:
+                self._store.photo_uploaded(photo, upload["key"])
+                return
+            answer = put
+        code, message, _ = error_of(answer)
+        if answer.status_code in (403, 404, 422) and code not in ("device_taken",):
+            # The job is gone or not this user's, or the bytes are refused: for good.
+            error = {"code": code, "message": message}
+            result.rejected.append(self._store.photo_refused(photo, error))
+            return
+        raise SyncError(code, message, retryable=False)
+
+    def _push(self, result: SyncResult, deadline: float) -> None:
+        clock_aheads = 0
+        prefix = b'{"device_id":' + _json.encode(self.device_id) + b',"ops":['
+        while batch := self._store.outbox(PUSH_BATCH):
+            body = prefix + ",".join(text for _, text in batch).encode() + b"]}"
+            answer = self._http.request(
+                "POST",
                 "/sync/push",
-                json={"device_id": self.device_id, "ops": batch},
-                headers=self._headers,
+                deadline,
+                content=body,
+                headers={"Content-Type": "application/json"},
             )
-            r.raise_for_status()
-            body = r.json()
-            self.acked_seq = body["acked_seq"]
-            self.observe(body["server_time"])
-            self.outbox = [op for op in self.outbox if op["seq"] > self.acked_seq]
-            for notice in body["conflicts"]:
-                if notice["loser"]["device_id"] == self.device_id:
-                    self.notices[notice["id"]] = notice
-            responses.append(body)
-        return responses
+            if answer.status_code == 200:
+                push = _push_answer.decode(answer.content)
+                rejections, notices = self._store.acknowledge(batch, push, self.device_id)
+                sent = {seq for seq, _ in batch}
+                result.pushed += sum(1 for r in push.results if r.seq in sent)
+                result.rejected += rejections
+                result.notices += notices
+                continue
+            code, message, details = error_of(answer)
+            if code == "clock_ahead" and clock_aheads < 3:
+                clock_aheads += 1
+                self._store.restamp(int(details["seq"]), int(details["server_time"]))
+                continue
+            if code == "seq_gap" and self._store.holds_seq(int(details.get("expected", 0))):
+                # Unreachable while the outbox is sent from its front: a gap means the
+                # server expects an op the outbox no longer holds.
+                continue
+            raise SyncError(code, message, retryable=code == "clock_ahead")
 
-    def pull(self, limit: int = 1000) -> int:
-        """Pull until caught up; returns how many changes were applied."""
-        assert self.http is not None
-        applied = 0
+    def _pull(self, result: SyncResult, deadline: float) -> None:
         while True:
-            r = self.http.post(
+            ask = {
+                "device_id": self.device_id,
+                "cursor": self._store.cursor,
+                "limit": self.pull_limit,
+            }
+            answer = self._http.request(
+                "POST",
                 "/sync/pull",
-                json={"device_id": self.device_id, "cursor": self.cursor, "limit": limit},
-                headers=self._headers,
+                deadline,
+                content=_json.encode(ask),
+                headers={"Content-Type": "application/json"},
             )
-            r.raise_for_status()
-            body = r.json()
-            self.apply(body["changes"])
-            applied += len(body["changes"])
-            for notice in body["notices"]:
-                self.notices[notice["id"]] = notice
-            self.cursor = body["cursor"]
-            self.observe(body["server_time"])
-            if not body["has_more"]:
-                return applied
+            if answer.status_code != 200:
+                code, message, _ = error_of(answer)
+                raise SyncError(code, message, retryable=False)
+            page = _pull_answer.decode(answer.content)
+            pulled, notices = self._store.apply_page(page, self.device_id)
+            result.pulled += pulled
+            result.notices += notices
+            if not page.has_more:
+                return
 
-    def apply(self, changes: Iterable[dict[str, Any]]) -> None:
-        for change in changes:
-            key = (change["entity"], change["id"])
-            if change.get("removed"):
-                self.replica.pop(key, None)
-            else:
-                self.replica[key] = change["data"]
+    # --- realtime ------------------------------------------------------------
+
+    def listen(self, stop: threading.Event) -> None:
+        """Hold the WebSocket until `stop` is set, syncing when it opens and on each
+        poke; reconnect with backoff. A refused token or device raises SyncError."""
+        url = self._http.url.replace("http", "ws", 1) + (
+            f"/sync/ws?token={quote(self._http.token, safe='')}"
+            f"&device_id={quote(self.device_id, safe='')}"
+        )
+        backoff = 0.25
+        while not stop.is_set():
+            try:
+                with connect(url, open_timeout=10, close_timeout=1) as socket:
+                    backoff = 0.25
+                    self._sync_in_listen()
+                    while not stop.is_set():
+                        try:
+                            message = socket.recv(timeout=0.25)
+                        except TimeoutError:
+                            continue
+                        text = message if isinstance(message, str) else message.decode()
+                        if '"poke"' in text:
+                            self._sync_in_listen()
+            except websockets.InvalidStatus as exc:
+                if exc.response.status_code in (401, 403):
+                    raise SyncError(
+                        "unauthorized" if exc.response.status_code == 401 else "device_taken",
+                        "the server refused the socket",
+                        retryable=False,
+                    ) from exc
+            except (OSError, websockets.WebSocketException):
+                pass
+            except SyncError as exc:
+                if not exc.retryable:
+                    raise
+            stop.wait(self._http.rng.uniform(0, backoff))
+            backoff = min(30.0, backoff * 2)
+
+    def _sync_in_listen(self) -> None:
+        try:
+            self.sync(retry_for=0)
+        except SyncError as exc:
+            if not exc.retryable:
+                raise
+
+
+def _shown(
+    entity: str, entity_id: str, doc: dict[str, Any] | None, ops: list[Any]
+) -> dict[str, Any] | None:
+    view = overlay(entity_id, doc, ops)
+    if view is None:
+        return None
+    if entity == "job_photo" and doc is None:
+        view.setdefault("status", "pending")  # uploaded; the server is checking the bytes
+    view["pending"] = bool(ops)
+    return view
+
+
+def _queued_photo(photo_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "caption": None,
+        "taken_at": None,
+        **fields,
+        "id": photo_id,
+        "version": None,
+        "status": "queued",
+        "pending": True,
+    }

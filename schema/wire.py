@@ -115,6 +115,17 @@ class Change(msgspec.Struct, omit_defaults=True):
     removed: bool = False
 
 
+class ChangeText(msgspec.Struct):
+    """`Change` as a device's store reads it (clients/store.py): `data` stays the JSON
+    text the server sent, stored without being decoded and encoded again."""
+
+    entity: str
+    id: str
+    version: int | None = None
+    data: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)  # empty when removed
+    removed: bool = False
+
+
 class PullResponse(msgspec.Struct):
     cursor: str
     has_more: bool

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import itertools
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Coroutine
@@ -17,19 +20,32 @@ from typing import Any, TypeVar
 
 import httpx
 
-from clients.device import Device
+from clients import Device, SyncResult
 
 T = TypeVar("T")
 
 ADMIN_TOKEN = "test-admin-token-" + uuid.uuid4().hex
 
-# Every HTTP client a test opens, closed after the test by an autouse fixture.
-OPEN_CLIENTS: list[httpx.Client] = []
+# Every HTTP client and device a test opens, closed after the test by an autouse fixture.
+OPEN_CLIENTS: list[httpx.Client | Device] = []
+ENTITY_KINDS = ("customer", "location", "contact", "job", "job_note", "job_photo")
 
 
 def close_clients() -> None:
     while OPEN_CLIENTS:
         OPEN_CLIENTS.pop().close()
+
+
+def device_store(device_id: str) -> Path:
+    """A fresh path for a device's SQLite store, in a folder removed when tests end."""
+    global _STORES
+    if _STORES is None:
+        _STORES = Path(tempfile.mkdtemp(prefix="fieldsync-devices-"))
+        atexit.register(shutil.rmtree, _STORES, True)
+    return _STORES / f"{device_id}-{uuid.uuid4().hex[:8]}.db"
+
+
+_STORES: Path | None = None
 
 
 def admin_token() -> str:
@@ -188,8 +204,50 @@ class Api:
         user = self.create_user(role)
         return Api(self.base_url, self.token_for(user["id"])["token"]), user
 
-    def device(self, device_id: str | None = None) -> Device:
-        return Device(self.base_url, self.token, device_id or new_id("dev-"), http=self.http)
+    def device(self, device_id: str | None = None) -> Tablet:
+        return Tablet(self.base_url, self.token, device_id or new_id("dev-"))
+
+
+class Tablet:
+    """A device of a test: the SDK's Device, with what tests look at beside it."""
+
+    def __init__(self, base_url: str, token: str, device_id: str, path: Path | None = None) -> None:
+        """path: an existing store of this device (to open it again), else a new one."""
+        self.path = path or device_store(device_id)
+        self.sdk = Device.open(base_url, token, device_id, self.path)
+        OPEN_CLIENTS.append(self.sdk)
+        self.token = token
+        self.device_id = device_id
+
+    def write(
+        self, entity: str, entity_id: str, action: str, fields: dict[str, Any] | None = None
+    ) -> int:
+        if action == "delete":
+            return self.sdk.delete(entity, entity_id)
+        write = self.sdk.create if action == "create" else self.sdk.update
+        return write(entity, entity_id, fields or {})
+
+    def sync(self, limit: int = 1000) -> SyncResult:
+        """Push what was written, then pull until caught up, `limit` changes a page."""
+        self.sdk.pull_limit = limit
+        return self.sdk.sync()
+
+    push = pull = sync
+
+    @property
+    def cursor(self) -> str | None:
+        return self.sdk._store.cursor
+
+    @property
+    def replica(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """The entities the device holds, as the server sent them (its outbox empty)."""
+        assert self.sdk.pending() == 0
+        held = {}
+        for kind in ENTITY_KINDS:
+            for doc in self.sdk.query(kind):
+                doc.pop("pending")
+                held[(kind, doc["id"])] = doc
+        return held
 
 
 _tc = itertools.count()

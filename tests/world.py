@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from clients.device import Device
-from tests.support import Api, ServerProcess, customer_fields, job_fields, new_id
+from tests.support import Api, ServerProcess, Tablet, customer_fields, job_fields, new_id
 from tests.visible_model import visible_keys
 
 
@@ -25,14 +24,14 @@ class Office:
         refs = {k: self.id(v[1:]) if isinstance(v, str) and v.startswith("@") else v
                 for k, v in fields.items()}  # fmt: skip
         self.device.write(entity, self.id(name), action, refs or None)
-        results = self.device.push()[0]["results"]
-        assert all(r["status"] == "applied" for r in results), results
+        synced = self.device.sync()
+        assert synced.pushed == 1 and synced.rejected == [], synced
 
     def area(self, name: str) -> str:
         """An area name of this test's own (tests share a server)."""
         return self.id(f"area-{name}")
 
-    def user(self, role: str, areas: list[str] | None = None) -> tuple[dict[str, Any], Device]:
+    def user(self, role: str, areas: list[str] | None = None) -> tuple[dict[str, Any], Tablet]:
         user = self.admin.create_user(role, service_areas=[self.area(a) for a in areas or []])
         api = Api(self.admin.base_url, self.admin.token_for(user["id"])["token"])
         return user, api.device(new_id(f"{role}-"))

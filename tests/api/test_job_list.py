@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import Api, ServerProcess, new_id
+from tests.support import Api, ServerProcess, Tablet, new_id
 
 STATUSES = ["unscheduled", "scheduled", "dispatched", "in_progress", "on_hold", "completed"]
 SERVICE_TYPES = ["installation", "maintenance", "repair", "inspection"]
@@ -79,7 +79,9 @@ def built(server: ServerProcess) -> World:
 def world(built: World, server: ServerProcess) -> World:
     """The module's world, with HTTP clients of this test (each test's are closed after it)."""
     built.api = server.api()
-    built.device.http = built.api.http
+    built.device = Tablet(
+        server.base_url, built.api.token, built.device.device_id, built.device.path
+    )
     return built
 
 

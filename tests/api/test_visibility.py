@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from clients.device import Device
-from tests.support import Api, ServerProcess, job_fields
+from tests.support import Api, ServerProcess, Tablet, job_fields
 from tests.world import Office, job_with_note, site
 
 
-def _holds(device: Device) -> set[tuple[str, str]]:
+def _holds(device: Tablet) -> set[tuple[str, str]]:
     device.pull(limit=2)  # small pages: entering and leaving across page boundaries
     return set(device.replica)
 
