@@ -103,15 +103,15 @@ class Store:
                 db.execute(
                     "INSERT INTO state VALUES (1, ?, ?, 1, 0, 0, 0, 0, 0, NULL)", (device_id, url)
                 )
-            elif tuple(row) != (device_id, url):
-                self._db.close()
-                raise ValueError(
-                    f"{path} is the store of device {row[0]!r} at {row[1]!r}, "
-                    f"not of {device_id!r} at {url!r}"
-                )
             ts, tc, offset, next_seq = db.execute(
                 "SELECT hlc_ts, hlc_tc, offset_ms, next_seq FROM state"
             ).fetchone()
+        if row is not None and tuple(row) != (device_id, url):
+            self._db.close()
+            raise ValueError(
+                f"{path} is the store of device {row[0]!r} at {row[1]!r}, "
+                f"not of {device_id!r} at {url!r}"
+            )
         self.next_seq = int(next_seq)
         clock.restore(Stamp(ts, tc), offset)
 
