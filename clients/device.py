@@ -201,8 +201,10 @@ class Device:
     def _upload(self, photo: QueuedPhoto, result: SyncResult, deadline: float) -> None:
         f = photo.fields
         ask = {k: f[k] for k in ("job_id", "content_type", "size", "sha256")}
-        answer = self._http.request("POST", "/api/uploads", deadline, content=_json.encode(ask))
-        if answer.status_code == 201:
+        for _ in range(3):
+            answer = self._http.request("POST", "/api/uploads", deadline, content=_json.encode(ask))
+            if answer.status_code != 201:
+                break
             upload = _upload_answer.decode(answer.content)
             put = self._http.request(
                 "PUT",
@@ -215,9 +217,16 @@ class Device:
             if put.status_code < 300:
                 self._store.photo_uploaded(photo, upload["key"])
                 return
-            answer = put
+            if put.status_code == 422:  # the store refuses these bytes: for good
+                answer = put
+                break
+            # Another refusal of the PUT (its URL expired while it was retried, say):
+            # ask for a new upload.
+        else:
+            code, message, _ = error_of(put)
+            raise SyncError(code, f"the photo upload was refused: {message}", retryable=True)
         code, message, _ = error_of(answer)
-        if answer.status_code in (403, 404, 422) and code not in ("device_taken",):
+        if answer.status_code in (403, 404, 422):
             # The job is gone or not this user's, or the bytes are refused: for good.
             error = {"code": code, "message": message}
             result.rejected.append(self._store.photo_refused(photo, error))
