@@ -155,6 +155,7 @@ def create_app(settings: Settings) -> Starlette:
     routes = [Route(e.path, e.handler, methods=[e.method]) for e in ENDPOINTS] + [
         Route("/openapi.json", _openapi, methods=["GET"]),
         Route("/docs", _docs, methods=["GET"]),
+        Route("/sdk/fieldsync.js", _sdk, methods=["GET"]),
         WebSocketRoute("/sync/ws", realtime_handlers.socket),
         Route("/blobs/{key:path}", photo_handlers.put_blob, methods=["PUT"]),
         Route("/blobs/{key:path}", photo_handlers.get_blob, methods=["GET"]),
@@ -177,6 +178,12 @@ async def _docs(request: Request) -> Response:
     """A page that renders /openapi.json (its script is in the page; it loads nothing else)."""
     page = resources.files("syncserver.static").joinpath("docs.html").read_bytes()
     return Response(page, media_type="text/html; charset=utf-8")
+
+
+async def _sdk(request: Request) -> Response:
+    """The browser SDK (clients/js/fieldsync.js), an ES module pages import from here."""
+    module = resources.files("clients").joinpath("js/fieldsync.js").read_bytes()
+    return Response(module, media_type="text/javascript; charset=utf-8")
 
 
 async def _openapi(request: Request) -> Response:

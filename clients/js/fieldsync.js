@@ -27,6 +27,7 @@ const BACKOFF_MAX_MS = 10_000;
 const RECONNECT_MAX_MS = 30_000; // the live socket's reconnects back off further
 const POLL_EVERY_MS = 60_000; // live(): a sync this often while online, pokes or not
 const MAX_CLOCK_AHEAD = 3; // re-stamps per push before giving up (a clock that keeps jumping)
+const MAX_UPLOAD_TICKETS = 3; // upload URLs asked for one photo in one sync
 const PHOTO_TYPES = ["image/jpeg", "image/png", "image/webp", "image/heic"];
 const ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 // Headers a page may not set on fetch (the browser sets them itself).
@@ -63,7 +64,6 @@ function openDatabase(name) {
     request.onupgradeneeded = () => createStores(request.result);
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => reject(request.error);
-    request.onblocked = () => reject(new Error(`${name} is being upgraded or deleted in another tab`));
   });
 }
 
@@ -118,19 +118,19 @@ function transact(db, storeNames, mode, work) {
       done = Promise.reject(error);
     }
     done.then(
-        (value) => {
-          result = value;
-        },
-        (error) => {
-          failed = true;
-          try {
-            tx.abort();
-          } catch {
-            // already finished or aborted
-          }
-          reject(error);
-        },
-      );
+      (value) => {
+        result = value;
+      },
+      (error) => {
+        failed = true;
+        try {
+          tx.abort();
+        } catch {
+          // already finished or aborted
+        }
+        reject(error);
+      },
+    );
   });
 }
 
@@ -297,6 +297,14 @@ export class Device extends EventTarget {
     db.onversionchange = () => this.close();
     this._channel = new BroadcastChannel(`fieldsync:${deviceId}`);
     this._channel.onmessage = (event) => this._fromOtherTab(event.data);
+    // `status` follows the browser going off and on line, live() or not.
+    this._onOnline = () => {
+      this._reachable = null; // worth trying again
+      this._status();
+    };
+    this._onOffline = () => this._status();
+    globalThis.addEventListener("online", this._onOnline);
+    globalThis.addEventListener("offline", this._onOffline);
   }
 
   // --- writes ---------------------------------------------------------------
@@ -381,7 +389,7 @@ export class Device extends EventTarget {
 
   /** The entity with the device's pending writes applied, plus `id`, `version`
    * (null while only local) and `pending`; null when unknown or deleted. */
-  get(entity, id) {
+  async get(entity, id) {
     const stores = ["replica", "outbox", "photos"];
     return transact(this._open(), stores, "readonly", async (tx) => {
       const [record, ops] = await Promise.all([
@@ -398,7 +406,7 @@ export class Device extends EventTarget {
 
   /** Live entities of one kind in the optimistic view whose fields equal the
    * given values, ordered by id. */
-  query(entity, equal = {}) {
+  async query(entity, equal = {}) {
     const stores = ["replica", "outbox", "photos"];
     return transact(this._open(), stores, "readonly", async (tx) => {
       const [records, ops, photos] = await Promise.all([
@@ -423,7 +431,7 @@ export class Device extends EventTarget {
   }
 
   /** Ops waiting in the outbox, plus photos waiting for upload. */
-  pending() {
+  async pending() {
     return transact(this._open(), ["outbox", "photos"], "readonly", async (tx) => {
       const [ops, photos] = await Promise.all([
         req(tx.objectStore("outbox").count()),
@@ -436,7 +444,7 @@ export class Device extends EventTarget {
   // --- notices and rejections ---------------------------------------------------
 
   /** Conflict notices this device's writes lost, not yet acknowledged, oldest first. */
-  notices() {
+  async notices() {
     return transact(this._open(), ["notices"], "readonly", async (tx) => {
       const rows = await req(tx.objectStore("notices").getAll());
       return rows.map((row) => row.notice);
@@ -455,8 +463,8 @@ export class Device extends EventTarget {
 
   /** {seq, op, error} of ops the server refused, oldest first. `seq` is null for
    * a photo whose upload was refused (it never became an op). */
-  rejected() {
-    return transact(this._open(), ["rejections"], "readonly", (tx) => req(tx.objectStore("rejections").getAll()));
+  async rejected() {
+    return this._read("rejections", (store) => store.getAll());
   }
 
   async clearRejected() {
@@ -531,7 +539,7 @@ export class Device extends EventTarget {
   }
 
   /** POST a JSON body to the server as this device's user. */
-  _post(path, body, deadline) {
+  async _post(path, body, deadline) {
     return this._fetch(
       this.url + path,
       {
@@ -552,45 +560,69 @@ export class Device extends EventTarget {
   // Photos: upload first, then the op that names the upload (docs/sdk.md, "Photos").
 
   async _uploadPhotos(result, deadline) {
-    const photos = await transact(this._open(), ["photos"], "readonly", (tx) => req(tx.objectStore("photos").getAll()));
+    const photos = await this._read("photos", (store) => store.getAll());
     for (const photo of photos) await this._upload(photo, result, deadline);
   }
 
+  /** Upload one queued photo, then write its op. A refused PUT (its URL expired
+   * while it was retried, say) asks for a new upload, three times at most; bytes
+   * the store refuses (422), or an upload refused for the job (403, 404, 422:
+   * gone, or no longer this user's) drop the photo into the rejections, since
+   * retrying would fail forever. */
   async _upload(photo, result, deadline) {
     const { job_id, content_type, size, sha256 } = photo.fields;
     const body = JSON.stringify({ job_id, content_type, size, sha256 });
-    let answer = await this._post("/api/uploads", body, deadline);
-    if (answer.status === 201) {
+    let refused; // the answer that ends the attempts
+    for (let attempt = 0; attempt < MAX_UPLOAD_TICKETS; attempt++) {
+      const answer = await this._post("/api/uploads", body, deadline);
+      if (answer.status !== 201) {
+        refused = answer;
+        break;
+      }
       const ticket = await answer.json();
-      // The signed URL is its own authorization: no bearer token goes with it.
-      const headers = Object.fromEntries(
-        Object.entries(ticket.headers ?? {}).filter(([name]) => !FORBIDDEN_HEADERS.has(name.toLowerCase())),
-      );
-      // A big photo on a slow network takes a while: allow about 100 kB/s.
-      const timeoutMs = REQUEST_TIMEOUT_MS + size / 100;
-      const init = { method: ticket.method ?? "PUT", headers, body: photo.blob };
-      const put = await this._fetch(ticket.url, init, deadline, timeoutMs);
+      const put = await this._put(ticket, photo, deadline);
       if (put.ok) {
         await this._photoUploaded(photo, ticket.key);
         this._changed();
         return;
       }
-      answer = put;
+      if (put.status === 422) {
+        refused = put; // the store refuses these bytes: for good
+        break;
+      }
+      if (attempt === MAX_UPLOAD_TICKETS - 1) {
+        const { code, message, details } = await errorOf(put);
+        throw new SyncError(code, `the photo upload was refused: ${message}`, {
+          retryable: true,
+          status: put.status,
+          details,
+        });
+      }
     }
-    const { code, message, details } = await errorOf(answer);
-    if ([403, 404, 422].includes(answer.status) && code !== "device_taken") {
-      // The job is gone or no longer this user's, or the bytes are refused: for
-      // good. Retrying would fail forever, so the photo goes to the rejections.
+    const { code, message, details } = await errorOf(refused);
+    if ([403, 404, 422].includes(refused.status)) {
       result.rejected.push(await this._photoRefused(photo, { code, message }));
       this._changed();
       return;
     }
-    throw new SyncError(code, message, { retryable: false, status: answer.status, details });
+    throw new SyncError(code, message, { retryable: false, status: refused.status, details });
+  }
+
+  /** The PUT of an upload ticket. The signed URL is its own authorization: no
+   * bearer token goes with it. */
+  async _put(ticket, photo, deadline) {
+    const headers = Object.fromEntries(
+      Object.entries(ticket.headers ?? {}).filter(([name]) => !FORBIDDEN_HEADERS.has(name.toLowerCase())),
+    );
+    // A big photo on a slow network takes a while: allow about 100 kB/s.
+    const timeoutMs = REQUEST_TIMEOUT_MS + photo.fields.size / 100;
+    const init = { method: ticket.method ?? "PUT", headers, body: photo.blob };
+    return this._fetch(ticket.url, init, deadline, timeoutMs);
   }
 
   /** The bytes are on the server: the job_photo create replaces the queued
    * photo, in one transaction, so the photo is never both or neither. */
-  _photoUploaded(photo, key) {
+  async _photoUploaded(photo, key) {
     return transact(this._open(), ["meta", "outbox", "photos"], "readwrite", async (tx) => {
       const fields = { ...photo.fields, key };
       await this._append(tx, { entity: "job_photo", id: photo.id, action: "create", fields, base: 0 });
@@ -598,7 +630,7 @@ export class Device extends EventTarget {
     });
   }
 
-  _photoRefused(photo, error) {
+  async _photoRefused(photo, error) {
     const op = { entity: "job_photo", id: photo.id, action: "create", fields: photo.fields };
     const rejection = { seq: null, op, error };
     return transact(this._open(), ["photos", "rejections"], "readwrite", async (tx) => {
@@ -621,8 +653,8 @@ export class Device extends EventTarget {
     let from = 0; // send from this seq on; seq_gap may move it
     let gaps = 0;
     for (;;) {
-      const batch = await transact(this._open(), ["outbox"], "readonly", (tx) =>
-        req(tx.objectStore("outbox").getAll(IDBKeyRange.lowerBound(from), PUSH_BATCH)),
+      const batch = await this._read("outbox", (store) =>
+        store.getAll(IDBKeyRange.lowerBound(from), PUSH_BATCH),
       );
       if (batch.length === 0) return;
       // The ops as stored: their content was fixed when they were written.
@@ -659,9 +691,9 @@ export class Device extends EventTarget {
     }
   }
 
-  _holdsSeq(seq) {
+  async _holdsSeq(seq) {
     if (!Number.isSafeInteger(seq) || seq < 1) return false;
-    return transact(this._open(), ["outbox"], "readonly", async (tx) => (await req(tx.objectStore("outbox").count(seq))) > 0);
+    return this._read("outbox", (store) => store.count(seq)).then((n) => n > 0);
   }
 
   /** Apply a push answer in one transaction: drop what the server acknowledged,
@@ -694,14 +726,16 @@ export class Device extends EventTarget {
    * newest op before it (in the outbox, or the last acknowledged one), so this
    * device's later writes still win over its earlier ones. Seqs are kept; none
    * of these ops was recorded, so new contents under their seqs are safe. */
-  _restamp(fromSeq, serverTime) {
+  async _restamp(fromSeq, serverTime) {
     return transact(this._open(), ["meta", "outbox"], "readwrite", async (tx) => {
       const meta = tx.objectStore("meta");
       const outbox = tx.objectStore("outbox");
       const state = await req(meta.get("state"));
       const offset = this._offsetFrom(serverTime);
       const before = await req(outbox.openCursor(IDBKeyRange.upperBound(fromSeq, true), "prev"));
-      let last = before ? { ts: before.value.ts, tc: before.value.tc } : { ts: state.ackedTs, tc: state.ackedTc };
+      let last = before
+        ? { ts: before.value.ts, tc: before.value.tc }
+        : { ts: state.ackedTs, tc: state.ackedTc };
       for (const op of await req(outbox.getAll(IDBKeyRange.lowerBound(fromSeq)))) {
         last = tick(last, offset, this._clock());
         outbox.put({ ...op, ts: last.ts, tc: last.tc });
@@ -718,7 +752,7 @@ export class Device extends EventTarget {
 
   async _pull(result, deadline) {
     for (;;) {
-      const state = await transact(this._open(), ["meta"], "readonly", (tx) => req(tx.objectStore("meta").get("state")));
+      const state = await this._read("meta", (store) => store.get("state"));
       const body = JSON.stringify({ device_id: this.deviceId, cursor: state.cursor, limit: PULL_PAGE });
       const answer = await this._post("/sync/pull", body, deadline);
       if (!answer.ok) throw await this._failure(answer);
@@ -793,37 +827,34 @@ export class Device extends EventTarget {
       running: null, // the sync in progress, if any
       again: false, // something asked for a sync while one ran
       onOnline: () => {
-        this._reachable = null;
-        this._status();
         clearTimeout(live.reconnect);
         live.attempt = 0;
         if (!live.socket) this._connect(live);
         this._liveSync(live);
       },
-      onOffline: () => this._status(),
       poll: setInterval(() => navigator.onLine && this._liveSync(live), POLL_EVERY_MS),
     };
     this._live = live;
     globalThis.addEventListener("online", live.onOnline);
-    globalThis.addEventListener("offline", live.onOffline);
     this._connect(live);
     this._liveSync(live); // the socket may never open (offline): sync anyway
   }
 
-  /** End live(): close the socket, stop the timers. A sync in progress finishes. */
-  stop() {
+  /** End live(): close the socket and stop the timers. Resolves once a sync that
+   * live() had started has finished (it is not cut short). */
+  async stop() {
     const live = this._live;
     if (!live) return;
     this._live = null;
     clearInterval(live.poll);
     clearTimeout(live.reconnect);
     globalThis.removeEventListener("online", live.onOnline);
-    globalThis.removeEventListener("offline", live.onOffline);
     if (live.socket) {
       const socket = live.socket;
       live.socket = null;
       socket.close(1000);
     }
+    await live.running;
   }
 
   _socketUrl() {
@@ -851,7 +882,8 @@ export class Device extends EventTarget {
     socket.onclose = () => {
       if (live.socket !== socket) return; // stop() closed it, or a newer one replaced it
       live.socket = null;
-      if (this._live !== live) return;
+      // Offline, the `online` event reconnects.
+      if (this._live !== live || !navigator.onLine) return;
       // A browser does not say why a socket failed (a refused token looks like a
       // lost network); the syncs report that. Reconnect after 0.25 s doubling up
       // to 30 s, full jitter.
@@ -877,7 +909,7 @@ export class Device extends EventTarget {
         } catch (error) {
           this.dispatchEvent(new CustomEvent("error", { detail: error }));
           if (error.name !== "SyncError" || !error.retryable) {
-            this.stop();
+            this.stop(); // not awaited: it waits for this very sync
             break;
           }
         }
@@ -946,6 +978,13 @@ export class Device extends EventTarget {
     return held.some((lock) => lock.name === this._lockName);
   }
 
+  /** One request on one store, in a read-only transaction of its own. */
+  async _read(storeName, request) {
+    return transact(this._open(), [storeName], "readonly", (tx) =>
+      req(request(tx.objectStore(storeName))),
+    );
+  }
+
   _open() {
     if (this._closed) throw new Error(`device ${this.deviceId} is closed`);
     return this._db;
@@ -954,10 +993,10 @@ export class Device extends EventTarget {
   /** Stop live() and close the store. Other tabs keep theirs. */
   async close() {
     if (this._closed) return;
-    const running = this._live?.running;
-    this.stop();
-    await running?.catch(() => {});
+    await this.stop();
     this._closed = true;
+    globalThis.removeEventListener("online", this._onOnline);
+    globalThis.removeEventListener("offline", this._onOffline);
     this._channel.close();
     this._db.close();
   }
