@@ -31,6 +31,6 @@ class Clock:
         self.last, self.offset = last, offset
 
     def tick(self) -> Stamp:
-        now = self.wall() + self.offset
+        now = int(self.wall()) + self.offset
         self.last = Stamp(now, 0) if now > self.last.ts else Stamp(self.last.ts, self.last.tc + 1)
         return self.last

@@ -16,12 +16,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
+import httpx
 import msgspec
 import websockets
-from websockets.sync.client import connect
+from websockets.sync.client import ClientConnection, connect
 
 from clients.clock import Clock
 from clients.errors import SyncError
@@ -31,9 +32,12 @@ from clients.view import matches, overlay
 from schema import wire
 
 PUSH_BATCH = 1000  # the most ops one push may carry (PROTOCOL.md section 5)
+PUSH_BYTES = 4 * 1024 * 1024  # below the server's default body limit of 5 MiB
 PULL_PAGE = 1000
+PERIODIC_SYNC_S = 60.0
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic")
 
+T = TypeVar("T")
 _ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _PLAIN_FIELD = re.compile(r"^[a-z_]{1,64}$")
 _push_answer = msgspec.json.Decoder(wire.PushResponse)
@@ -61,6 +65,7 @@ class Device:
         self._http = transport
         self.device_id = device_id
         self._sync_lock = threading.Lock()
+        self._written = threading.Event()  # wakes `listen` to push a new write
 
     @classmethod
     def open(
@@ -105,7 +110,9 @@ class Device:
             raise ValueError(f"id {entity_id!r}: 1-64 characters of [A-Za-z0-9._-]")
         if fields is not None and not isinstance(fields, dict):
             raise TypeError("fields must be a dict")
-        return self._store.append(entity, entity_id, action, fields)
+        seq = self._store.append(entity, entity_id, action, fields)
+        self._written.set()
+        return seq
 
     def add_photo(
         self,
@@ -131,16 +138,17 @@ class Device:
         if taken_at is not None:
             fields["taken_at"] = taken_at
         self._store.queue_photo(photo_id, fields, bytes(data))
+        self._written.set()
         return photo_id
 
     # --- the optimistic view -------------------------------------------------
 
     def get(self, entity: str, id: str) -> dict[str, Any] | None:
-        doc, ops = self._store.entity(entity, id)
+        doc, ops, pending = self._store.entity(entity, id)
         if entity == "job_photo" and not ops and doc is None:
             queued = self._store.queued_photo_fields(id)
             return _queued_photo(id, queued[id]) if queued else None
-        return _shown(entity, id, doc, ops)
+        return _shown(entity, id, doc, ops, pending)
 
     def query(self, entity: str, **equal: Any) -> list[dict[str, Any]]:
         # Plain values of plain field names narrow the replica in SQL; every
@@ -150,13 +158,10 @@ class Device:
             for name, value in equal.items()
             if _PLAIN_FIELD.match(name) and isinstance(value, str)
         }
-        docs, pending = self._store.entities(entity, in_sql)
-        shown: dict[str, dict[str, Any]] = {}
-        for doc in docs:
-            if doc["id"] not in pending:
-                shown[doc["id"]] = {**doc, "pending": False}
-        for entity_id, ops in pending.items():
-            view = _shown(entity, entity_id, self._store.entity(entity, entity_id)[0], ops)
+        docs, touched = self._store.entities(entity, in_sql)
+        shown = {doc["id"]: {**doc, "pending": False} for doc in docs}
+        for entity_id, (doc, ops, pending) in touched.items():
+            view = _shown(entity, entity_id, doc, ops, pending)
             if view is not None:
                 shown[entity_id] = view
         if entity == "job_photo":
@@ -182,21 +187,35 @@ class Device:
     # --- sync ----------------------------------------------------------------
 
     def sync(self, *, retry_for: float = 30.0) -> SyncResult:
-        """Upload queued photos, push the outbox, then pull until caught up."""
+        """Push the outbox, upload queued photos and push their ops, then pull until
+        caught up. (Pushing first lets a photo name a job this device created offline.)"""
         deadline = time.monotonic() + retry_for
         result = SyncResult()
         with self._sync_lock:
-            self._upload_photos(result, deadline)
+            self._push(result, deadline)
+            failed = self._upload_photos(result, deadline)
             self._push(result, deadline)
             self._pull(result, deadline)
-        if self.on_notice is not None:
-            for notice in result.notices:
-                self.on_notice(notice)
+        if failed is not None:
+            raise failed  # the photo stays queued; everything else went through
         return result
 
-    def _upload_photos(self, result: SyncResult, deadline: float) -> None:
+    def _upload_photos(self, result: SyncResult, deadline: float) -> SyncError | None:
+        """Upload each queued photo; one that fails stays queued and the others go on.
+        Returns the first failure."""
+        failed = None
         for photo in self._store.queued_photos():
-            self._upload(photo, result, deadline)
+            try:
+                self._upload(photo, result, deadline)
+            except SyncError as exc:
+                failed = failed or exc
+        return failed
+
+    def _heard(self, notices: list[dict[str, Any]], result: SyncResult) -> None:
+        result.notices += notices
+        if self.on_notice is not None:
+            for notice in notices:
+                self.on_notice(notice)
 
     def _upload(self, photo: QueuedPhoto, result: SyncResult, deadline: float) -> None:
         f = photo.fields
@@ -217,7 +236,7 @@ class Device:
             if put.status_code < 300:
                 self._store.photo_uploaded(photo, upload["key"])
                 return
-            if put.status_code == 422:  # the store refuses these bytes: for good
+            if put.status_code in (400, 422):  # the store refuses these bytes: for good
                 answer = put
                 break
             # Another refusal of the PUT (its URL expired while it was retried, say):
@@ -234,10 +253,11 @@ class Device:
         raise SyncError(code, message, retryable=False)
 
     def _push(self, result: SyncResult, deadline: float) -> None:
-        clock_aheads = 0
+        clock_aheads = gaps = 0
+        limit = PUSH_BYTES
         prefix = b'{"device_id":' + _json.encode(self.device_id) + b',"ops":['
-        while batch := self._store.outbox(PUSH_BATCH):
-            body = prefix + ",".join(text for _, text in batch).encode() + b"]}"
+        while batch := _batch(self._store.outbox(PUSH_BATCH), limit):
+            body = prefix + b",".join(text.encode() for _, text in batch) + b"]}"
             answer = self._http.request(
                 "POST",
                 "/sync/push",
@@ -246,21 +266,35 @@ class Device:
                 headers={"Content-Type": "application/json"},
             )
             if answer.status_code == 200:
-                push = _push_answer.decode(answer.content)
+                push = _decoded(_push_answer, answer)
+                if push.acked_seq < batch[-1][0]:
+                    raise SyncError(
+                        "internal",
+                        f"the server acknowledged up to {push.acked_seq} of {batch[-1][0]}",
+                        retryable=True,
+                    )
                 rejections, notices = self._store.acknowledge(batch, push, self.device_id)
                 sent = {seq for seq, _ in batch}
                 result.pushed += sum(1 for r in push.results if r.seq in sent)
                 result.rejected += rejections
-                result.notices += notices
+                self._heard(notices, result)
                 continue
             code, message, details = error_of(answer)
             if code == "clock_ahead" and clock_aheads < 3:
                 clock_aheads += 1
                 self._store.restamp(int(details["seq"]), int(details["server_time"]))
                 continue
-            if code == "seq_gap" and self._store.holds_seq(int(details.get("expected", 0))):
-                # Unreachable while the outbox is sent from its front: a gap means the
-                # server expects an op the outbox no longer holds.
+            if code == "payload_too_large" and len(batch) > 1:
+                limit = len(body) // 2  # a proxy's limit below the server's own
+                continue
+            if (
+                code == "seq_gap"
+                and gaps < 1
+                and self._store.holds_seq(int(details.get("expected", 0)))
+            ):
+                # The outbox is sent from its front, so a gap means the server expects
+                # an op the outbox no longer holds; try once, then say so.
+                gaps += 1
                 continue
             raise SyncError(code, message, retryable=code == "clock_ahead")
 
@@ -281,18 +315,20 @@ class Device:
             if answer.status_code != 200:
                 code, message, _ = error_of(answer)
                 raise SyncError(code, message, retryable=False)
-            page = _pull_answer.decode(answer.content)
+            page = _decoded(_pull_answer, answer)
             pulled, notices = self._store.apply_page(page, self.device_id)
             result.pulled += pulled
-            result.notices += notices
+            self._heard(notices, result)
             if not page.has_more:
                 return
 
     # --- realtime ------------------------------------------------------------
 
     def listen(self, stop: threading.Event) -> None:
-        """Hold the WebSocket until `stop` is set, syncing when it opens and on each
-        poke; reconnect with backoff. A refused token or device raises SyncError."""
+        """Hold the WebSocket until `stop` is set, syncing when it opens, on each poke,
+        after each write (within a quarter of a second), and every minute (sooner while
+        writes wait after a failed sync); reconnect with backoff. A refused token or
+        device raises SyncError."""
         url = self._http.url.replace("http", "ws", 1) + (
             f"/sync/ws?token={quote(self._http.token, safe='')}"
             f"&device_id={quote(self.device_id, safe='')}"
@@ -301,16 +337,10 @@ class Device:
         while not stop.is_set():
             try:
                 with connect(url, open_timeout=10, close_timeout=1) as socket:
-                    backoff = 0.25
-                    self._sync_in_listen()
-                    while not stop.is_set():
-                        try:
-                            message = socket.recv(timeout=0.25)
-                        except TimeoutError:
-                            continue
-                        text = message if isinstance(message, str) else message.decode()
-                        if '"poke"' in text:
-                            self._sync_in_listen()
+                    synced, due = self._sync_in_listen()
+                    if synced:
+                        backoff = 0.25  # reset only once a sync went through
+                    self._hold(socket, stop, due)
             except websockets.InvalidStatus as exc:
                 if exc.response.status_code in (401, 403):
                     raise SyncError(
@@ -320,29 +350,65 @@ class Device:
                     ) from exc
             except (OSError, websockets.WebSocketException):
                 pass
-            except SyncError as exc:
-                if not exc.retryable:
-                    raise
             stop.wait(self._http.rng.uniform(0, backoff))
             backoff = min(30.0, backoff * 2)
 
-    def _sync_in_listen(self) -> None:
+    def _hold(self, socket: ClientConnection, stop: threading.Event, due: float) -> None:
+        """Sync on pokes (several queued ones count once) and when `due`, until `stop`."""
+        while not stop.is_set():
+            poked = False
+            try:
+                message = socket.recv(timeout=0.25)
+                poked = '"poke"' in (message if isinstance(message, str) else message.decode())
+                while poked:  # drain what else came meanwhile: one sync serves all
+                    socket.recv(timeout=0)
+            except TimeoutError:
+                pass
+            wrote = self._written.is_set()
+            if poked or wrote or time.monotonic() >= due:
+                self._written.clear()
+                _, due = self._sync_in_listen()
+
+    def _sync_in_listen(self) -> tuple[bool, float]:
+        """Sync once: (whether it went through, when the next one is due, in
+        time.monotonic seconds)."""
         try:
             self.sync(retry_for=0)
         except SyncError as exc:
             if not exc.retryable:
                 raise
+            return False, time.monotonic() + (5 if self.pending() else PERIODIC_SYNC_S)
+        return True, time.monotonic() + PERIODIC_SYNC_S
+
+
+def _batch(ops: list[tuple[int, str]], limit: int) -> list[tuple[int, str]]:
+    """The longest prefix of `ops` whose texts fit in `limit` bytes (at least one op)."""
+    size = 0
+    for n, (_, text) in enumerate(ops):
+        size += len(text) + 1
+        if size > limit and n > 0:
+            return ops[:n]
+    return ops
+
+
+def _decoded(decoder: msgspec.json.Decoder[T], answer: httpx.Response) -> T:
+    """A 200 answer's body; one that is not the server's (a captive portal's page, a
+    proxy's) fails the sync as the network would, to be tried again."""
+    try:
+        return decoder.decode(answer.content)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise SyncError("unavailable", f"not the server's answer: {exc}", retryable=True) from exc
 
 
 def _shown(
-    entity: str, entity_id: str, doc: dict[str, Any] | None, ops: list[Any]
+    entity: str, entity_id: str, doc: dict[str, Any] | None, ops: list[Any], pending: bool
 ) -> dict[str, Any] | None:
     view = overlay(entity_id, doc, ops)
     if view is None:
         return None
     if entity == "job_photo" and doc is None:
         view.setdefault("status", "pending")  # uploaded; the server is checking the bytes
-    view["pending"] = bool(ops)
+    view["pending"] = pending
     return view
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import time
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -30,9 +31,17 @@ def error_of(response: httpx.Response) -> tuple[str, str, dict[str, Any]]:
 
 
 def _retry_after(response: httpx.Response) -> float:
+    """Seconds to wait, from `Retry-After` as seconds or as an HTTP date (RFC 9110)."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return 0.0
     try:
-        return max(0.0, float(response.headers.get("Retry-After", 0)))
+        return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
         return 0.0
 
 

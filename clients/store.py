@@ -44,6 +44,17 @@ CREATE TABLE IF NOT EXISTS outbox (
     op TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS outbox_entity ON outbox (entity, entity_id);
+-- Ops the server applied, kept over the replica until a pull brings their entity at
+-- the version they made (or removes it): the view never steps back to a value older
+-- than the device's own acknowledged write while that pull is still to come.
+CREATE TABLE IF NOT EXISTS applied (
+    seq INTEGER PRIMARY KEY,
+    entity TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    op TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS applied_entity ON applied (entity, entity_id);
 CREATE TABLE IF NOT EXISTS replica (
     entity TEXT NOT NULL,
     entity_id TEXT NOT NULL,
@@ -70,6 +81,18 @@ CREATE TABLE IF NOT EXISTS photos (
     fields TEXT NOT NULL,        -- the job_photo create's fields, but for `key`
     data BLOB NOT NULL
 );
+"""
+
+_OPS_OF_ONE = """
+SELECT seq, op, 0 FROM applied WHERE entity = ? AND entity_id = ?
+UNION ALL
+SELECT seq, op, 1 FROM outbox WHERE entity = ? AND entity_id = ?
+ORDER BY seq
+"""
+_NAMED_OF_KIND = """
+SELECT entity_id FROM applied WHERE entity = ?
+UNION
+SELECT entity_id FROM outbox WHERE entity = ?
 """
 
 _json = msgspec.json.Encoder()
@@ -103,17 +126,12 @@ class Store:
                 db.execute(
                     "INSERT INTO state VALUES (1, ?, ?, 1, 0, 0, 0, 0, 0, NULL)", (device_id, url)
                 )
-            ts, tc, offset, next_seq = db.execute(
-                "SELECT hlc_ts, hlc_tc, offset_ms, next_seq FROM state"
-            ).fetchone()
         if row is not None and tuple(row) != (device_id, url):
             self._db.close()
             raise ValueError(
                 f"{path} is the store of device {row[0]!r} at {row[1]!r}, "
                 f"not of {device_id!r} at {url!r}"
             )
-        self.next_seq = int(next_seq)
-        clock.restore(Stamp(ts, tc), offset)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -145,9 +163,7 @@ class Store:
                     (entity, entity_id),
                 ).fetchone()
                 base = row[0] if row else 0
-            seq = self._append(db, entity, entity_id, action, fields, base)
-        self.next_seq = seq + 1
-        return seq
+            return self._append(db, entity, entity_id, action, fields, base)
 
     def _append(
         self,
@@ -158,8 +174,12 @@ class Store:
         fields: dict[str, Any] | None,
         base: int,
     ) -> int:
-        seq = self.next_seq
-        previous = self.clock.last
+        # The seq and the clock are read inside the transaction, not kept in memory:
+        # another thread or process writing to this store gets the next ones.
+        seq, ts, tc, offset = db.execute(
+            "SELECT next_seq, hlc_ts, hlc_tc, offset_ms FROM state"
+        ).fetchone()
+        self.clock.restore(Stamp(ts, tc), offset)
         stamp = self.clock.tick()
         op: dict[str, Any] = {
             "seq": seq,
@@ -172,19 +192,15 @@ class Store:
         if fields is not None:
             op["fields"] = fields
         op["base"] = base
-        try:
-            db.execute(
-                "INSERT INTO outbox VALUES (?, ?, ?, ?)",
-                (seq, entity, entity_id, _json.encode(op).decode()),
-            )
-            db.execute(
-                "UPDATE state SET next_seq = ?, hlc_ts = ?, hlc_tc = ?",
-                (seq + 1, stamp.ts, stamp.tc),
-            )
-        except BaseException:
-            self.clock.last = previous  # the transaction rolls back; so does the clock
-            raise
-        return seq
+        db.execute(
+            "INSERT INTO outbox VALUES (?, ?, ?, ?)",
+            (seq, entity, entity_id, _json.encode(op).decode()),
+        )
+        db.execute(
+            "UPDATE state SET next_seq = ?, hlc_ts = ?, hlc_tc = ?",
+            (seq + 1, stamp.ts, stamp.tc),
+        )
+        return int(seq)
 
     def queue_photo(self, photo_id: str, fields: dict[str, Any], data: bytes) -> None:
         with self._transaction() as db:
@@ -203,7 +219,6 @@ class Store:
         with self._transaction() as db:
             seq = self._append(db, "job_photo", photo.id, "create", {**photo.fields, "key": key}, 0)
             db.execute("DELETE FROM photos WHERE id = ?", (photo.id,))
-        self.next_seq = seq + 1
         return seq
 
     def photo_refused(self, photo: QueuedPhoto, error: dict[str, Any]) -> dict[str, Any]:
@@ -239,16 +254,28 @@ class Store:
         and this device's notices. Returns (new rejections, new notices)."""
         texts = dict(sent)
         rejections = []
+        applied = []
+        for result in answer.results:
+            if result.seq not in texts:
+                continue
+            if result.status == "rejected":
+                error = msgspec.to_builtins(result.error)
+                op = _decode(texts[result.seq])
+                rejections.append({"seq": result.seq, "op": op, "error": error})
+            elif result.status == "applied" and result.version is not None:
+                op = _decode(texts[result.seq])
+                applied.append(
+                    (result.seq, op["entity"], op["id"], result.version, texts[result.seq])
+                )
         with self._transaction() as db:
-            for result in answer.results:
-                if result.status == "rejected" and result.seq in texts:
-                    error = msgspec.to_builtins(result.error)
-                    op = _decode(texts[result.seq])
-                    db.execute(
-                        "INSERT INTO rejections (seq, op, error) VALUES (?, ?, ?)",
-                        (result.seq, texts[result.seq], _json.encode(error).decode()),
-                    )
-                    rejections.append({"seq": result.seq, "op": op, "error": error})
+            db.executemany(
+                "INSERT INTO rejections (seq, op, error) VALUES (?, ?, ?)",
+                [
+                    (r["seq"], texts[r["seq"]], _json.encode(r["error"]).decode())
+                    for r in rejections
+                ],
+            )
+            db.executemany("INSERT OR REPLACE INTO applied VALUES (?, ?, ?, ?, ?)", applied)
             last = db.execute(
                 "SELECT op FROM outbox WHERE seq <= ? ORDER BY seq DESC LIMIT 1",
                 (answer.acked_seq,),
@@ -266,35 +293,30 @@ class Store:
         outbox op from `from_seq` on, in seq order, continuing from the stamp of the
         newest op before it, so the device's later writes still win over its earlier."""
         with self._transaction() as db:
-            previous = self.clock.last, self.clock.offset
-            try:
-                self.clock.offset = server_time - self.clock.wall()
-                before = db.execute(
-                    "SELECT op FROM outbox WHERE seq < ? ORDER BY seq DESC LIMIT 1", (from_seq,)
-                ).fetchone()
-                if before is not None:
-                    op = _decode(before[0])
-                    self.clock.last = Stamp(op["ts"], op["tc"])
-                else:
-                    ts, tc = db.execute("SELECT floor_ts, floor_tc FROM state").fetchone()
-                    self.clock.last = Stamp(ts, tc)
-                rows = db.execute(
-                    "SELECT seq, op FROM outbox WHERE seq >= ? ORDER BY seq", (from_seq,)
-                ).fetchall()
-                for seq, text in rows:
-                    op = _decode(text)
-                    stamp = self.clock.tick()
-                    op["ts"], op["tc"] = stamp.ts, stamp.tc
-                    db.execute(
-                        "UPDATE outbox SET op = ? WHERE seq = ?", (_json.encode(op).decode(), seq)
-                    )
+            self._set_offset(db, server_time)
+            before = db.execute(
+                "SELECT op FROM outbox WHERE seq < ? ORDER BY seq DESC LIMIT 1", (from_seq,)
+            ).fetchone()
+            if before is not None:
+                op = _decode(before[0])
+                self.clock.last = Stamp(op["ts"], op["tc"])
+            else:
+                ts, tc = db.execute("SELECT floor_ts, floor_tc FROM state").fetchone()
+                self.clock.last = Stamp(ts, tc)
+            rows = db.execute(
+                "SELECT seq, op FROM outbox WHERE seq >= ? ORDER BY seq", (from_seq,)
+            ).fetchall()
+            for seq, text in rows:
+                op = _decode(text)
+                stamp = self.clock.tick()
+                op["ts"], op["tc"] = stamp.ts, stamp.tc
                 db.execute(
-                    "UPDATE state SET hlc_ts = ?, hlc_tc = ?, offset_ms = ?",
-                    (self.clock.last.ts, self.clock.last.tc, self.clock.offset),
+                    "UPDATE outbox SET op = ? WHERE seq = ?", (_json.encode(op).decode(), seq)
                 )
-            except BaseException:
-                self.clock.last, self.clock.offset = previous
-                raise
+            db.execute(
+                "UPDATE state SET hlc_ts = ?, hlc_tc = ?",
+                (self.clock.last.ts, self.clock.last.tc),
+            )
 
     # --- the pull ------------------------------------------------------------
 
@@ -322,8 +344,14 @@ class Store:
         with self._transaction() as db:
             if removals:
                 db.executemany("DELETE FROM replica WHERE entity = ? AND entity_id = ?", removals)
+                db.executemany("DELETE FROM applied WHERE entity = ? AND entity_id = ?", removals)
             if upserts:
                 db.executemany("INSERT OR REPLACE INTO replica VALUES (?, ?, ?, ?)", upserts)
+                if db.execute("SELECT EXISTS (SELECT 1 FROM applied)").fetchone()[0]:
+                    db.executemany(
+                        "DELETE FROM applied WHERE entity = ? AND entity_id = ? AND version <= ?",
+                        [u[:3] for u in upserts],
+                    )
             db.execute("UPDATE state SET cursor = ?", (page.cursor,))
             notices = self._take_notices(db, page.notices, device_id)
             self._set_offset(db, page.server_time)
@@ -346,42 +374,39 @@ class Store:
         return taken
 
     def _set_offset(self, db: sqlite3.Connection, server_time: int) -> None:
-        self.clock.offset = server_time - self.clock.wall()
+        self.clock.offset = server_time - int(self.clock.wall())
         db.execute("UPDATE state SET offset_ms = ?", (self.clock.offset,))
 
     # --- reading -------------------------------------------------------------
 
-    def entity(self, entity: str, entity_id: str) -> tuple[dict[str, Any] | None, list[Any]]:
-        """The replica's document of one entity, and the pending ops naming it."""
+    def entity(self, entity: str, entity_id: str) -> tuple[dict[str, Any] | None, list[Any], bool]:
+        """What the view of one entity is made of: the replica's document, the ops to
+        apply over it in seq order (applied ones still to be pulled, then the outbox's),
+        and whether any of them is still in the outbox."""
         with self._lock:
             row = self._db.execute(
                 "SELECT data FROM replica WHERE entity = ? AND entity_id = ?",
                 (entity, entity_id),
             ).fetchone()
-            ops = self._db.execute(
-                "SELECT op FROM outbox WHERE entity = ? AND entity_id = ? ORDER BY seq",
-                (entity, entity_id),
-            ).fetchall()
-        return (_decode(row[0]) if row else None), [_decode(r[0]) for r in ops]
+            ops = self._db.execute(_OPS_OF_ONE, (entity, entity_id, entity, entity_id)).fetchall()
+        doc = _decode(row[0]) if row else None
+        return doc, [_decode(r[1]) for r in ops], any(r[2] for r in ops)
 
     def entities(
         self, entity: str, sql_equal: dict[str, Any]
-    ) -> tuple[list[dict[str, Any]], dict[str, list[Any]]]:
+    ) -> tuple[list[dict[str, Any]], dict[str, tuple[dict[str, Any] | None, list[Any], bool]]]:
         """The replica's documents of one kind whose fields equal `sql_equal` (names
-        already checked to be plain), and the pending ops of that kind by entity id."""
+        already checked to be plain) and that no op names; and for each entity of that
+        kind that ops name, what `entity` answers. All read at one moment."""
         where = "".join(f" AND json_extract(data, '$.{name}') = ?" for name in sql_equal)
         with self._lock:
             rows = self._db.execute(
-                f"SELECT data FROM replica WHERE entity = ?{where}",
+                f"SELECT entity_id, data FROM replica WHERE entity = ?{where}",
                 (entity, *sql_equal.values()),
             ).fetchall()
-            ops = self._db.execute(
-                "SELECT entity_id, op FROM outbox WHERE entity = ? ORDER BY seq", (entity,)
-            ).fetchall()
-        pending: dict[str, list[Any]] = {}
-        for entity_id, text in ops:
-            pending.setdefault(entity_id, []).append(_decode(text))
-        return [_decode(r[0]) for r in rows], pending
+            named = {r[0] for r in self._db.execute(_NAMED_OF_KIND, (entity, entity)).fetchall()}
+            touched = {entity_id: self.entity(entity, entity_id) for entity_id in named}
+        return [_decode(r[1]) for r in rows if r[0] not in touched], touched
 
     def queued_photo_fields(self, photo_id: str | None = None) -> dict[str, dict[str, Any]]:
         with self._lock:
