@@ -27,6 +27,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -42,9 +43,9 @@ from clients.simulator_check import (
     replica_of,
 )
 from clients.simulator_fleet import Journal, SimDevice, Write
+from clients.simulator_rss import RssSampler
 from clients.simulator_setup import (
     Api,
-    RssSampler,
     SimulationError,
     create_users,
     plan_fleet,
@@ -152,7 +153,7 @@ def _simulate(options: Options, state_dir: Path, echo: Callable[[str], None]) ->
         # Convergence.
         tokens = {d.plan.device_id: d.plan.user.token for d in fleet}
         tokens[f"sim-{tag}-setup"] = options.token
-        diverged, first_diff = _converged(url, everyone, tokens, unsynced)
+        diverged, first_diff, compared = _converged(url, everyone, tokens, unsynced)
         for line in first_diff[:8]:
             echo(f"  diverged: {line}")
 
@@ -161,7 +162,9 @@ def _simulate(options: Options, state_dir: Path, echo: Callable[[str], None]) ->
         records[f"sim-{tag}-setup"] = DeviceRecord(setup_journal, setup.rejected())
         job_ids = set(world.job_ids)
         for d in fleet:
-            job_ids.update(w.id for w in d.journal.writes.values() if w.entity == "job")
+            for w in d.journal.writes.values():
+                job_ids.add(w.id if w.entity == "job" else str((w.fields or {}).get("job_id")))
+            job_ids.update(str(p["job_id"]) for p in d.journal.photos.values())
         server_log = fetch_server_log(admin, records, job_ids)
         once = check_exactly_once(records, server_log)
         for line in once.problems[:8]:
@@ -197,19 +200,31 @@ def _simulate(options: Options, state_dir: Path, echo: Callable[[str], None]) ->
             + "skewed clocks "
             + ", ".join(f"{p.skew_ms // 1000:+d} s" for p in plans if p.skew_ms)
         )
+        field = [d for d in fleet if d.plan.offline_ratio > 0]
+        if field:
+            share = sum(d.offline_s for d in field) / (run_s * len(field))
+            echo(f"offline: field devices spent {share:.0%} of the run offline")
         echo(
             f"syncs: {len(sync_ms)} timed, p50 {result['sync_p50_ms']} ms, "
             f"p99 {result['sync_p99_ms']} ms; {failures} failed during the run"
         )
+        reasons = Counter(
+            f"{(r.get('op') or {}).get('entity')} {(r.get('error') or {}).get('code')}"
+            for rec in records.values()
+            for r in rec.rejected
+        )
         echo(
             f"conflicts: {conflicts} notices delivered to the devices "
             f"({server_notices} notices on the server in all); rejected: {rejected}"
+            + (f" ({', '.join(f'{k}: {n}' for k, n in reasons.most_common())})" if reasons else "")
         )
         for line in errors[:5]:
             echo(f"  device error: {line}")
         echo(
             f"checks: lost {once.lost}, duplicated {once.duplicated}, diverged {diverged} "
-            f"of {len(everyone)} devices (the seed's device included)"
+            f"of {len(everyone)} devices (the seed's device included; {compared} entities "
+            f"compared, {sum(len(h) for h in server_log.history.values())} job ops in "
+            f"{len(server_log.history)} histories)"
         )
         echo(json.dumps({k: result[k] for k in KEYS}))
         return 0 if once.lost == once.duplicated == diverged == 0 else 1
@@ -242,25 +257,30 @@ def _final_syncs(devices: list[tuple[str, Device]]) -> set[str]:
 
 def _converged(
     url: str, devices: list[tuple[str, Device]], tokens: dict[str, str], unsynced: set[str]
-) -> tuple[int, list[str]]:
-    """How many devices' replicas differ from a fresh full pull of their user, and the
-    first differences."""
+) -> tuple[int, list[str], int]:
+    """How many devices' replicas differ from a fresh full pull of their user, the
+    first differences, and how many entities were compared."""
     check_tag = uuid.uuid4().hex[:4]
 
-    def one(item: tuple[str, Device]) -> list[str]:
+    def one(item: tuple[str, Device]) -> tuple[list[str], int]:
         device_id, device = item
         if device_id in unsynced or device.pending():
-            return [f"{device_id}: {device.pending()} writes still pending after the final sync"]
+            return [f"{device_id}: {device.pending()} writes pending after the final sync"], 0
         api = Api(url, tokens[device_id])
         try:
             served = api.full_pull(f"{device_id[:55]}-v{check_tag}")
         finally:
             api.close()
-        return [f"{device_id}: {line}" for line in differences(replica_of(device), served)]
+        lines = differences(replica_of(device), served)
+        return [f"{device_id}: {line}" for line in lines], len(served)
 
     with ThreadPoolExecutor(4) as pool:
         found = list(pool.map(one, devices))
-    return sum(1 for f in found if f), [line for f in found for line in f]
+    return (
+        sum(1 for lines, _ in found if lines),
+        [line for lines, _ in found for line in lines],
+        sum(n for _, n in found),
+    )
 
 
 def main(options: Options) -> int:

@@ -72,6 +72,7 @@ class SimDevice:
         self.errors: list[str] = []
         self.created_jobs: list[str] = []
         self._made = 0
+        self.offline_s = 0.0  # seconds of the run spent offline
 
     @property
     def ops(self) -> int:
@@ -156,6 +157,9 @@ class SimDevice:
             self.errors.append(f"run: {type(exc).__name__}: {exc}")
 
     def _run(self, start: float, end: float) -> None:
+        if self.plan.skew_ms and self.plan.user.role == "dispatcher":
+            # Write before the first sync, stamped by the skewed clock alone.
+            self.dispatcher_step()
         self.sync()  # the day starts synced: the device learns its jobs
         was_online = True
         role = self.plan.user.role
@@ -173,6 +177,8 @@ class SimDevice:
             if self.plan.listens:
                 think *= 2.5
             think = max(0.0, min(think, end - time.monotonic()))
+            if not online:
+                self.offline_s += time.monotonic() - now + think
             if online and self.plan.listens and think > 0.5:
                 self.listen_for(think)
             else:

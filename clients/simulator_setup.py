@@ -1,5 +1,5 @@
 """The fleet simulator's plumbing: the admin HTTP client, the fleet's plan, its users
-and seed data, photo bytes, and the server's RSS.
+and seed data, and photo bytes.
 
 Everything the simulator decides comes from `random.Random` seeded by `--seed`,
 so two runs with one seed make the same fleet and the same choices (their timing
@@ -8,17 +8,13 @@ differs, and so does what each choice finds in the view).
 
 from __future__ import annotations
 
-import importlib
 import io
-import ipaddress
 import random
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -42,16 +38,6 @@ def rfc3339(at: datetime | None = None) -> str:
 
 def in_hours(hours: float) -> str:
     return rfc3339(datetime.now(UTC).replace(minute=0, second=0) + timedelta(hours=hours))
-
-
-def is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class Api:
@@ -173,7 +159,7 @@ def plan_fleet(
             user = previous_tech  # a second device of the same technician (phone and tablet)
             previous_tech = None
         else:
-            areas = [PROVIDER_AREA] if role == "service_provider" else []
+            areas = [f"{tag}-{PROVIDER_AREA}"] if role == "service_provider" else []
             user = UserPlan(len(users), role, areas)
             users.append(user)
             previous_tech = user if role == "technician" else None
@@ -191,7 +177,14 @@ def plan_fleet(
                 phase=rng.random(),
             )
         )
-    skewed = rng.sample(plans, max(1, devices // 25))
+    # A few clocks off by minutes. The one ahead past the skew bound is a dispatcher's
+    # when there is one: a dispatcher can write before its first sync (a job create),
+    # so its first push is stamped ahead and meets clock_ahead.
+    skewed = rng.sample(plans, max(min(3, devices), devices // 25))
+    ahead = next((p for p in plans if p.user.role == "dispatcher"), skewed[0])
+    if ahead in skewed:
+        skewed.remove(ahead)
+    skewed.insert(0, ahead)
     skewed[0].skew_ms = AHEAD_MS
     for plan, skew in zip(skewed[1:], OTHER_SKEWS_MS * len(skewed), strict=False):
         plan.skew_ms = skew
@@ -251,7 +244,7 @@ def seed_ops(
     ops: list[tuple[str, str, dict[str, Any]]] = []
     sites: list[Site] = []
     for i in range(max(8, devices)):
-        site = Site(f"{tag}-c{i}", f"{tag}-l{i}", AREAS[i % len(AREAS)])
+        site = Site(f"{tag}-c{i}", f"{tag}-l{i}", f"{tag}-{AREAS[i % len(AREAS)]}")
         sites.append(site)
         ops.append(
             (
@@ -307,7 +300,7 @@ def seed_ops(
     for assignee in assignees:
         for _ in range(JOBS_PER_FIELD_USER):
             job(assignee, rng.choice(sites))
-    in_area = [s for s in sites if s.area == PROVIDER_AREA]
+    in_area = [s for s in sites if s.area == f"{tag}-{PROVIDER_AREA}"]
     for i in range(max(4, devices // 5)):
         job(None, rng.choice(in_area if i % 2 == 0 else sites))
     return World(sites, job_ids, assignees), ops
@@ -331,93 +324,3 @@ def photo_bytes(rng: random.Random) -> tuple[bytes, str]:
         return out.getvalue(), "image/png"
     image.save(out, format="JPEG", quality=80)
     return out.getvalue(), "image/jpeg"
-
-
-# --- the server's memory --------------------------------------------------------
-
-
-class RssSampler:
-    """Samples, every 0.5 s, the RSS of the server listening on the URL's port (with
-    its worker processes; PostgreSQL processes left out), when that is this machine."""
-
-    def __init__(self, url: str) -> None:
-        self.peak_bytes = 0
-        self.found = False
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._roots: list[Any] = []
-        if is_loopback(url):
-            port = urlsplit(url).port or (443 if url.startswith("https") else 80)
-            self._roots = _listening_processes(port)
-            self.found = bool(self._roots)
-
-    def start(self) -> None:
-        if self.found:
-            self.sample()
-            self._thread = threading.Thread(target=self._run, name="rss", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> float | None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        return round(self.peak_bytes / 2**20, 1) if self.found else None
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.5):
-            self.sample()
-
-    def sample(self) -> None:
-        psutil = _psutil()
-
-        total = 0
-        seen: set[int] = set()
-        for root in self._roots:
-            try:
-                family = [root, *root.children(recursive=True)]
-            except psutil.Error:
-                continue
-            for p in family:
-                try:
-                    if p.pid in seen or "postgres" in (p.name() or ""):
-                        continue
-                    seen.add(p.pid)
-                    total += p.memory_info().rss
-                except psutil.Error:
-                    pass
-        self.peak_bytes = max(self.peak_bytes, total)
-
-
-def _listening_processes(port: int) -> list[Any]:
-    """The processes listening on that TCP port that are not children of another one."""
-    psutil = _psutil()
-
-    pids: set[int] = set()
-    try:
-        for conn in psutil.net_connections(kind="tcp"):
-            listening = conn.status == psutil.CONN_LISTEN and conn.laddr
-            if listening and conn.laddr.port == port and conn.pid:
-                pids.add(conn.pid)
-    except psutil.Error:
-        pass
-    if not pids:  # no right to see every socket: look process by process
-        for p in psutil.process_iter():
-            try:
-                for conn in p.net_connections(kind="tcp"):
-                    if conn.status == psutil.CONN_LISTEN and conn.laddr.port == port:
-                        pids.add(p.pid)
-            except psutil.Error:
-                pass
-    roots = []
-    for pid in pids:
-        try:
-            p = psutil.Process(pid)
-            if p.ppid() not in pids:
-                roots.append(p)
-        except psutil.Error:
-            pass
-    return roots
-
-
-def _psutil() -> Any:
-    return importlib.import_module("psutil")  # untyped: no stubs installed

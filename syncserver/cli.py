@@ -1,4 +1,4 @@
-"""The `syncserver` command: serve, rebuild."""
+"""The `syncserver` command: serve, rebuild, simulate."""
 
 from __future__ import annotations
 
@@ -150,6 +150,47 @@ def rebuild(data_dir: Path | None) -> None:
         )
 
     _run_clean(go())
+
+
+@main.command()
+@click.option("--url", required=True, help="The server's base URL.")
+@click.option("--token", required=True, envvar="SYNCSERVER_ADMIN_TOKEN", help="An admin token.")
+@click.option("--devices", type=click.IntRange(1, 5000), required=True, help="Devices to run.")
+@click.option(
+    "--minutes",
+    type=click.FloatRange(0, min_open=True),
+    required=True,
+    help="How long the devices run (a float: 0.5 is 30 s).",
+)
+@click.option(
+    "--offline-ratio",
+    type=click.FloatRange(0, 1),
+    default=0.3,
+    show_default=True,
+    help="The share of the run technicians spend offline.",
+)
+@click.option("--seed", type=int, default=1, show_default=True, help="Seeds every choice.")
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Where the devices' SQLite stores go [a temporary directory].",
+)
+def simulate(
+    url: str,
+    token: str,
+    devices: int,
+    minutes: float,
+    offline_ratio: float,
+    seed: int,
+    state_dir: Path | None,
+) -> None:
+    """Run a fleet of SDK devices against a server, then check it (SDK.md section 4)."""
+    from clients.simulator import Options
+    from clients.simulator import main as run_simulation
+
+    options = Options(url, token, devices, minutes, offline_ratio, seed, state_dir)
+    sys.exit(run_simulation(options))
 
 
 if __name__ == "__main__":
