@@ -42,7 +42,7 @@ _ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _PLAIN_FIELD = re.compile(r"^[a-z_]{1,64}$")
 _push_answer = msgspec.json.Decoder(wire.PushResponse)
 _pull_answer = msgspec.json.Decoder(wire.PullResponse)
-_upload_answer = msgspec.json.Decoder(dict[str, Any])
+_upload_answer = msgspec.json.Decoder(wire.UploadTicket)
 _json = msgspec.json.Encoder()
 
 
@@ -218,38 +218,42 @@ class Device:
                 self.on_notice(notice)
 
     def _upload(self, photo: QueuedPhoto, result: SyncResult, deadline: float) -> None:
+        """Upload one queued photo, then write its op. A refused PUT (its URL expired
+        while it was retried, say) asks for a new upload, three times at most. Bytes the
+        store refuses (a PUT answered 400 or 422), or an upload refused for the job
+        (403, 404, 422: gone, or no longer this user's) drop the photo into the
+        rejections, since retrying would fail forever."""
         f = photo.fields
         ask = {k: f[k] for k in ("job_id", "content_type", "size", "sha256")}
+        by_store = False  # the refusal came from the bucket, not this server
         for _ in range(3):
             answer = self._http.request("POST", "/api/uploads", deadline, content=_json.encode(ask))
             if answer.status_code != 201:
+                for_good = answer.status_code in (403, 404, 422)
                 break
-            upload = _upload_answer.decode(answer.content)
+            upload = _decoded(_upload_answer, answer)
             put = self._http.request(
                 "PUT",
-                upload["url"],
+                upload.url,
                 deadline,
                 content=photo.data,
-                headers=dict(upload.get("headers") or {}),
+                headers=upload.headers,
                 auth=False,
             )
             if put.status_code < 300:
-                self._store.photo_uploaded(photo, upload["key"])
+                self._store.photo_uploaded(photo, upload.key)
                 return
-            if put.status_code in (400, 422):  # the store refuses these bytes: for good
-                answer = put
+            answer, by_store = put, True
+            for_good = put.status_code in (400, 422)
+            if for_good:
                 break
-            # Another refusal of the PUT (its URL expired while it was retried, say):
-            # ask for a new upload.
-        else:
-            code, message, _ = error_of(put)
-            raise SyncError(code, f"the photo upload was refused: {message}", retryable=True)
         code, message, _ = error_of(answer)
-        if answer.status_code in (403, 404, 422):
-            # The job is gone or not this user's, or the bytes are refused: for good.
+        if for_good:
             error = {"code": code, "message": message}
             result.rejected.append(self._store.photo_refused(photo, error))
             return
+        if by_store:
+            raise SyncError(code, f"the photo upload was refused: {message}", retryable=True)
         raise SyncError(code, message, retryable=False)
 
     def _push(self, result: SyncResult, deadline: float) -> None:
@@ -284,7 +288,7 @@ class Device:
                 clock_aheads += 1
                 self._store.restamp(int(details["seq"]), int(details["server_time"]))
                 continue
-            if code == "payload_too_large" and len(batch) > 1:
+            if answer.status_code == 413 and len(batch) > 1:
                 limit = len(body) // 2  # a proxy's limit below the server's own
                 continue
             if (

@@ -89,6 +89,13 @@ UNION ALL
 SELECT seq, op, 1 FROM outbox WHERE entity = ? AND entity_id = ?
 ORDER BY seq
 """
+
+_APPLIED_ALREADY_PULLED = """
+DELETE FROM applied WHERE seq = ? AND entity = ? AND entity_id = ? AND version <= (
+    SELECT version FROM replica WHERE entity = applied.entity AND entity_id = applied.entity_id
+)
+"""
+
 _NAMED_OF_KIND = """
 SELECT entity_id FROM applied WHERE entity = ?
 UNION
@@ -276,6 +283,9 @@ class Store:
                 ],
             )
             db.executemany("INSERT OR REPLACE INTO applied VALUES (?, ?, ?, ?, ?)", applied)
+            # An op that changed nothing (every field lost) is answered with the entity's
+            # current version: if the replica holds that already, no pull will bring it.
+            db.executemany(_APPLIED_ALREADY_PULLED, [a[:3] for a in applied])
             last = db.execute(
                 "SELECT op FROM outbox WHERE seq <= ? ORDER BY seq DESC LIMIT 1",
                 (answer.acked_seq,),

@@ -18,8 +18,9 @@
 // It needs a secure context (https, or http on localhost) for Web Locks and
 // crypto.subtle.
 
-const DB_VERSION = 1;
+const DB_VERSION = 2; // 2: the `applied` store
 const PUSH_BATCH = 1000; // the most ops one push may carry (PROTOCOL.md section 5)
+const PUSH_BYTES = 4 * 1024 * 1024; // below the server's default body limit of 5 MiB
 const PULL_PAGE = 1000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const BACKOFF_FIRST_MS = 250; // retries: 0.25 s doubling up to 10 s, full jitter
@@ -28,6 +29,7 @@ const RECONNECT_MAX_MS = 30_000; // the live socket's reconnects back off furthe
 const POLL_EVERY_MS = 60_000; // live(): a sync this often while online, pokes or not
 const MAX_CLOCK_AHEAD = 3; // re-stamps per push before giving up (a clock that keeps jumping)
 const MAX_UPLOAD_TICKETS = 3; // upload URLs asked for one photo in one sync
+const LOCK_WAIT_MS = 60_000; // the default of Device.lockWaitMs
 const PHOTO_TYPES = ["image/jpeg", "image/png", "image/webp", "image/heic"];
 const ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 // Headers a page may not set on fetch (the browser sets them itself).
@@ -61,13 +63,23 @@ function valueError(message) {
 function openDatabase(name) {
   return new Promise((resolve, reject) => {
     const request = indexedDB.open(name, DB_VERSION);
-    request.onupgradeneeded = () => createStores(request.result);
+    request.onupgradeneeded = (event) => createStores(request.result, event.oldVersion);
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => reject(request.error);
   });
 }
 
-function createStores(db) {
+function createStores(db, oldVersion) {
+  if (oldVersion < 1) createFirstStores(db);
+  // Ops the server applied, kept over the replica until a pull brings their
+  // entity at their version or later: {seq, entity, id, version, op}. Without
+  // them a write would vanish from the view between its push and the pull.
+  const applied = db.createObjectStore("applied", { keyPath: "seq" });
+  applied.createIndex("entity", ["entity", "id"]);
+  applied.createIndex("kind", "entity");
+}
+
+function createFirstStores(db) {
   // The device's state: one record under the key "state" (see initialState).
   db.createObjectStore("meta");
   // Every op the server has not acknowledged, exactly as it will be sent.
@@ -175,16 +187,30 @@ function overlay(id, doc, ops) {
   return view;
 }
 
-/** What `get` and `query` answer for one entity, or null. */
-function shown(entity, id, record, ops) {
+/** What `get` and `query` answer for one entity, or null. `applied` are the ops
+ * the server applied that a pull has not brought yet, `outbox` those it has not
+ * acknowledged; both go over the replica, in seq order. */
+function shown(entity, id, record, applied, outbox) {
+  const ops = [...applied.map((a) => a.op), ...outbox];
   const doc = record && !record.data.deleted ? { ...record.data, id, version: record.version } : null;
   const view = overlay(id, doc, ops);
   if (view === null) return null;
   if (entity === "job_photo" && doc === null && view.status === undefined) {
     view.status = "pending"; // uploaded; the server is checking the bytes
   }
-  view.pending = ops.length > 0;
+  view.pending = outbox.length > 0;
   return view;
+}
+
+/** Records (ops, applied ops) grouped by their entity's id, in the order given. */
+function byEntityId(records) {
+  const grouped = new Map();
+  for (const record of records) {
+    const group = grouped.get(record.id);
+    if (group) group.push(record);
+    else grouped.set(record.id, [record]);
+  }
+  return grouped;
 }
 
 /** A photo whose bytes are still on the device. */
@@ -244,6 +270,43 @@ async function errorOf(response) {
   }
 }
 
+/** The JSON of a 200 answer, if `valid(body)` accepts it. One that is not the
+ * server's (a captive portal's page, a proxy's) fails the sync as the network
+ * would: a retryable SyncError `unavailable`. */
+async function answerOf(response, valid) {
+  let body;
+  try {
+    body = await response.json();
+  } catch (error) {
+    throw notTheServers(`${error.name}: ${error.message}`);
+  }
+  if (body === null || typeof body !== "object" || !valid(body)) {
+    throw notTheServers("an answer of the wrong shape");
+  }
+  return body;
+}
+
+function notTheServers(why) {
+  return new SyncError("unavailable", `not the server's answer: ${why}`, { retryable: true });
+}
+
+const encoder = new TextEncoder();
+
+/** The longest prefix of `ops` whose JSON fits in `limit` bytes (at least one op),
+ * and the push body that carries it. */
+function pushBody(deviceId, ops, limit) {
+  const texts = [];
+  let size = 0;
+  for (const op of ops) {
+    const text = JSON.stringify(op);
+    size += encoder.encode(text).length + 1;
+    if (size > limit && texts.length > 0) break;
+    texts.push(text);
+  }
+  const body = `{"device_id":${JSON.stringify(deviceId)},"ops":[${texts.join(",")}]}`;
+  return { batch: ops.slice(0, texts.length), body };
+}
+
 // --- the device ---------------------------------------------------------------
 
 export class Device extends EventTarget {
@@ -288,6 +351,7 @@ export class Device extends EventTarget {
     this.deviceId = deviceId;
     this._clock = clock;
     this._lockName = `fieldsync-sync:${deviceId}`;
+    this.lockWaitMs = LOCK_WAIT_MS; // sync(): how long to wait for another tab's sync
     this._syncing = false; // this tab holds the sync lock
     this._reachable = null; // the last request reached the server (null: nothing tried yet)
     this._statusChain = Promise.resolve();
@@ -385,41 +449,51 @@ export class Device extends EventTarget {
     return id;
   }
 
+  /** The bytes of a photo still queued on this device (a `Blob`), or null once it
+   * is uploaded (or unknown): what an app shows before the server has it. */
+  async queuedPhotoBlob(photoId) {
+    const photo = await this._read("photos", (store) => store.index("id").get(photoId));
+    return photo ? photo.blob : null;
+  }
+
   // --- the optimistic view ----------------------------------------------------
 
   /** The entity with the device's pending writes applied, plus `id`, `version`
    * (null while only local) and `pending`; null when unknown or deleted. */
   async get(entity, id) {
-    const stores = ["replica", "outbox", "photos"];
+    const stores = ["replica", "applied", "outbox", "photos"];
     return transact(this._open(), stores, "readonly", async (tx) => {
-      const [record, ops] = await Promise.all([
+      const [record, applied, ops] = await Promise.all([
         req(tx.objectStore("replica").get([entity, id])),
+        req(tx.objectStore("applied").index("entity").getAll([entity, id])),
         req(tx.objectStore("outbox").index("entity").getAll([entity, id])),
       ]);
-      if (entity === "job_photo" && !record && ops.length === 0) {
+      if (entity === "job_photo" && !record && applied.length === 0 && ops.length === 0) {
         const photo = await req(tx.objectStore("photos").index("id").get(id));
         return photo ? queuedPhoto(photo) : null;
       }
-      return shown(entity, id, record ?? null, ops);
+      return shown(entity, id, record ?? null, applied, ops);
     });
   }
 
   /** Live entities of one kind in the optimistic view whose fields equal the
    * given values, ordered by id. */
   async query(entity, equal = {}) {
-    const stores = ["replica", "outbox", "photos"];
+    const stores = ["replica", "applied", "outbox", "photos"];
     return transact(this._open(), stores, "readonly", async (tx) => {
-      const [records, ops, photos] = await Promise.all([
+      const [records, applied, ops, photos] = await Promise.all([
         req(tx.objectStore("replica").index("kind").getAll(entity)),
+        req(tx.objectStore("applied").index("kind").getAll(entity)),
         req(tx.objectStore("outbox").index("kind").getAll(entity)),
         entity === "job_photo" ? req(tx.objectStore("photos").getAll()) : [],
       ]);
-      const opsById = new Map();
-      for (const op of ops) opsById.set(op.id, [...(opsById.get(op.id) ?? []), op]);
+      const appliedById = byEntityId(applied);
+      const opsById = byEntityId(ops);
       const byId = new Map(records.map((record) => [record.id, record]));
       const views = new Map();
-      for (const id of new Set([...byId.keys(), ...opsById.keys()])) {
-        const view = shown(entity, id, byId.get(id) ?? null, opsById.get(id) ?? []);
+      for (const id of new Set([...byId.keys(), ...appliedById.keys(), ...opsById.keys()])) {
+        const record = byId.get(id) ?? null;
+        const view = shown(entity, id, record, appliedById.get(id) ?? [], opsById.get(id) ?? []);
         if (view !== null) views.set(id, view);
       }
       for (const photo of photos) views.set(photo.id, queuedPhoto(photo));
@@ -476,15 +550,28 @@ export class Device extends EventTarget {
 
   // --- sync --------------------------------------------------------------------
 
-  /** Upload queued photos, push the outbox, then pull until caught up. Resolves
-   * with {pushed, pulled, notices, rejected}; rejects with a SyncError. Whatever
-   * may succeed later is retried for up to `retryFor` seconds (default 0: one
-   * try, since a page has better things to do than wait; live() tries again). One
-   * sync runs at a time across every tab of this device: the others wait for it. */
+  /** Push the outbox, upload queued photos and push their ops, then pull until
+   * caught up (pushing first lets a photo name a job made offline). Resolves with
+   * {pushed, pulled, notices, rejected}; rejects with a SyncError. Whatever may
+   * succeed later is retried for up to `retryFor` seconds (default 0: one try,
+   * since a page has better things to do than wait; live() tries again). One sync
+   * runs at a time across every tab of this device: the others wait for it, up to
+   * `lockWaitMs` more than `retryFor`, then reject with a retryable SyncError
+   * `busy` (a tab stuck in a sync must not hold the others forever). */
   async sync({ retryFor = 0 } = {}) {
     this._open();
+    const signal = AbortSignal.timeout(this.lockWaitMs + retryFor * 1000);
+    let granted = false;
     try {
-      return await navigator.locks.request(this._lockName, () => this._syncHoldingLock(retryFor));
+      return await navigator.locks.request(this._lockName, { signal }, () => {
+        granted = true;
+        return this._syncHoldingLock(retryFor);
+      });
+    } catch (error) {
+      if (granted || !signal.aborted) throw error;
+      throw new SyncError("busy", "another tab's sync of this device did not finish in time", {
+        retryable: true,
+      });
     } finally {
       this._syncing = false;
       // After the lock is released (see _syncingAnywhere); resolving only once it
@@ -498,9 +585,14 @@ export class Device extends EventTarget {
     const result = { pushed: 0, pulled: 0, notices: [], rejected: [] };
     this._syncing = true;
     this._status({ broadcast: true });
-    await this._uploadPhotos(result, deadline);
+    await this._push(result, deadline);
+    const failed = await this._uploadPhotos(result, deadline);
     await this._push(result, deadline);
     await this._pull(result, deadline);
+    if (failed) throw failed; // the photo stays queued; everything else went through
+    const at = Date.now();
+    this.dispatchEvent(new CustomEvent("synced", { detail: { at, ...result } }));
+    this._broadcast({ type: "synced", at });
     return result;
   }
 
@@ -559,53 +651,65 @@ export class Device extends EventTarget {
 
   // Photos: upload first, then the op that names the upload (docs/sdk.md, "Photos").
 
+  /** Upload each queued photo; one that fails stays queued and the others go on.
+   * Resolves with the first failure (a SyncError), if any. */
   async _uploadPhotos(result, deadline) {
     const photos = await this._read("photos", (store) => store.getAll());
-    for (const photo of photos) await this._upload(photo, result, deadline);
+    let failed = null;
+    for (const photo of photos) {
+      try {
+        await this._upload(photo, result, deadline);
+      } catch (error) {
+        if (error?.name !== "SyncError") throw error;
+        failed ??= error;
+      }
+    }
+    return failed;
   }
 
   /** Upload one queued photo, then write its op. A refused PUT (its URL expired
-   * while it was retried, say) asks for a new upload, three times at most; bytes
-   * the store refuses (422), or an upload refused for the job (403, 404, 422:
-   * gone, or no longer this user's) drop the photo into the rejections, since
-   * retrying would fail forever. */
+   * while it was retried, say) asks for a new upload, three times at most. Bytes
+   * the store refuses (a PUT answered 400 or 422), or an upload refused for the
+   * job (403, 404, 422: gone, or no longer this user's) drop the photo into the
+   * rejections, since retrying would fail forever. */
   async _upload(photo, result, deadline) {
     const { job_id, content_type, size, sha256 } = photo.fields;
     const body = JSON.stringify({ job_id, content_type, size, sha256 });
     let refused; // the answer that ends the attempts
+    let forGood = false; // ...and whether no later attempt can succeed
+    let byStore = false; // ...and whether the bucket gave it (not this server)
     for (let attempt = 0; attempt < MAX_UPLOAD_TICKETS; attempt++) {
       const answer = await this._post("/api/uploads", body, deadline);
       if (answer.status !== 201) {
         refused = answer;
+        forGood = [403, 404, 422].includes(answer.status);
         break;
       }
-      const ticket = await answer.json();
+      const ticket = await answerOf(answer, (t) => typeof t.url === "string" && typeof t.key === "string");
       const put = await this._put(ticket, photo, deadline);
       if (put.ok) {
         await this._photoUploaded(photo, ticket.key);
         this._changed();
         return;
       }
-      if (put.status === 422) {
-        refused = put; // the store refuses these bytes: for good
+      refused = put;
+      byStore = true;
+      if (put.status === 400 || put.status === 422) {
+        forGood = true; // the store refuses these bytes
         break;
-      }
-      if (attempt === MAX_UPLOAD_TICKETS - 1) {
-        const { code, message, details } = await errorOf(put);
-        throw new SyncError(code, `the photo upload was refused: ${message}`, {
-          retryable: true,
-          status: put.status,
-          details,
-        });
       }
     }
     const { code, message, details } = await errorOf(refused);
-    if ([403, 404, 422].includes(refused.status)) {
+    if (forGood) {
       result.rejected.push(await this._photoRefused(photo, { code, message }));
       this._changed();
       return;
     }
-    throw new SyncError(code, message, { retryable: false, status: refused.status, details });
+    throw new SyncError(code, byStore ? `the photo upload was refused: ${message}` : message, {
+      retryable: byStore, // a new upload URL next time may do
+      status: refused.status,
+      details,
+    });
   }
 
   /** The PUT of an upload ticket. The signed URL is its own authorization: no
@@ -652,16 +756,20 @@ export class Device extends EventTarget {
     let clockAheads = 0;
     let from = 0; // send from this seq on; seq_gap may move it
     let gaps = 0;
+    let limit = PUSH_BYTES;
     for (;;) {
-      const batch = await this._read("outbox", (store) =>
+      const ops = await this._read("outbox", (store) =>
         store.getAll(IDBKeyRange.lowerBound(from), PUSH_BATCH),
       );
-      if (batch.length === 0) return;
+      if (ops.length === 0) return;
       // The ops as stored: their content was fixed when they were written.
-      const body = JSON.stringify({ device_id: this.deviceId, ops: batch });
+      const { batch, body } = pushBody(this.deviceId, ops, limit);
       const answer = await this._post("/sync/push", body, deadline);
       if (answer.ok) {
-        const push = await answer.json();
+        const push = await answerOf(
+          answer,
+          (p) => Number.isSafeInteger(p.acked_seq) && Array.isArray(p.results),
+        );
         if (push.acked_seq < batch[batch.length - 1].seq) {
           // Never answered by a server that follows PROTOCOL.md; without this
           // check the loop would send the same batch forever.
@@ -669,6 +777,10 @@ export class Device extends EventTarget {
         }
         await this._acknowledge(batch, push, result);
         this._changed();
+        continue;
+      }
+      if (answer.status === 413 && batch.length > 1) {
+        limit = Math.floor(body.length / 2); // a proxy's limit below the server's own
         continue;
       }
       const error = await this._failure(answer);
@@ -700,13 +812,24 @@ export class Device extends EventTarget {
    * keep its rejections and this device's notices, take its time. */
   async _acknowledge(batch, push, result) {
     const sent = new Map(batch.map((op) => [op.seq, op]));
-    const stores = ["meta", "outbox", "rejections", "notices", "seenNotices"];
+    const stores = ["meta", "outbox", "applied", "replica", "rejections", "notices", "seenNotices"];
+    const applied = push.results.filter(
+      (r) => r.status === "applied" && r.version != null && sent.has(r.seq),
+    );
     // A `duplicate` does not say how the op fared the first time: not reported.
     const rejections = push.results
       .filter((r) => r.status === "rejected" && sent.has(r.seq))
       .map((r) => ({ seq: r.seq, op: sent.get(r.seq), error: r.error }));
     const taken = await transact(this._open(), stores, "readwrite", async (tx) => {
       for (const rejection of rejections) tx.objectStore("rejections").add(rejection);
+      for (const { seq, version } of applied) {
+        const op = sent.get(seq);
+        // An op that changed nothing (every field lost) is answered with the
+        // entity's current version: if the replica holds that, no pull brings it.
+        const held = await req(tx.objectStore("replica").get([op.entity, op.id]));
+        if (held && held.version >= version) continue;
+        tx.objectStore("applied").put({ seq, entity: op.entity, id: op.id, version, op });
+      }
       const outbox = tx.objectStore("outbox");
       const acked = IDBKeyRange.upperBound(push.acked_seq);
       const cursor = await req(outbox.openCursor(acked, "prev"));
@@ -756,7 +879,10 @@ export class Device extends EventTarget {
       const body = JSON.stringify({ device_id: this.deviceId, cursor: state.cursor, limit: PULL_PAGE });
       const answer = await this._post("/sync/pull", body, deadline);
       if (!answer.ok) throw await this._failure(answer);
-      const page = await answer.json();
+      const page = await answerOf(
+        answer,
+        (p) => typeof p.cursor === "string" && Array.isArray(p.changes) && typeof p.has_more === "boolean",
+      );
       await this._applyPage(page, result);
       if (page.changes.length > 0) this._changed();
       if (!page.has_more) return;
@@ -767,14 +893,22 @@ export class Device extends EventTarget {
    * replica either before the page or after it, never with a cursor past a
    * change it did not apply. */
   async _applyPage(page, result) {
-    const stores = ["meta", "replica", "notices", "seenNotices"];
+    const stores = ["meta", "replica", "applied", "notices", "seenNotices"];
     const taken = await transact(this._open(), stores, "readwrite", async (tx) => {
       const replica = tx.objectStore("replica");
+      const applied = tx.objectStore("applied");
+      const anyApplied = (await req(applied.count())) > 0;
       for (const change of page.changes) {
+        const key = [change.entity, change.id];
         if (change.removed) {
-          replica.delete([change.entity, change.id]); // a removal of an unknown id is harmless
+          replica.delete(key); // a removal of an unknown id is harmless
         } else {
           replica.put({ entity: change.entity, id: change.id, version: change.version, data: change.data });
+        }
+        if (!anyApplied) continue;
+        // The pull brought what the server made of this device's applied ops.
+        for (const record of await req(applied.index("entity").getAll(key))) {
+          if (change.removed || record.version <= change.version) applied.delete(record.seq);
         }
       }
       const meta = tx.objectStore("meta");
@@ -937,6 +1071,8 @@ export class Device extends EventTarget {
       this.dispatchEvent(new CustomEvent("notice", { detail: message.notice }));
     } else if (message.type === "status") {
       this._status();
+    } else if (message.type === "synced") {
+      this.dispatchEvent(new CustomEvent("synced", { detail: { at: message.at } }));
     }
   }
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -20,6 +22,20 @@ MINUTE = 60_000
 def open_device(server: ServerProcess, token: str, **kwargs: Any) -> Device:
     device_id = new_id("tab-")
     return Device.open(server.base_url, token, device_id, device_store(device_id), **kwargs)
+
+
+@contextmanager
+def listening(d: Device) -> Iterator[None]:
+    """`d.listen` in a thread for the block; it must have returned 5 s after it."""
+    stop = threading.Event()
+    listener = threading.Thread(target=d.listen, args=(stop,))
+    listener.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        listener.join(5)
+    assert not listener.is_alive()
 
 
 def test_a_store_belongs_to_one_device_of_one_server(server: ServerProcess) -> None:
@@ -160,10 +176,7 @@ def test_a_photo_is_queued_at_once_then_uploaded_before_its_op(server: ServerPro
 def test_listen_syncs_on_pokes_without_being_asked(server: ServerProcess) -> None:
     admin = server.api()
     d = open_device(server, admin.token)
-    stop = threading.Event()
-    listener = threading.Thread(target=d.listen, args=(stop,))
-    listener.start()
-    try:
+    with listening(d):
         cid = new_id("c-")
         time.sleep(0.5)
         r = admin.push(new_id("office-"), [op(1, "customer", cid, fields=customer_fields())])
@@ -172,8 +185,4 @@ def test_listen_syncs_on_pokes_without_being_asked(server: ServerProcess) -> Non
         while d.get("customer", cid) is None and time.monotonic() < deadline:
             time.sleep(0.05)
         assert d.get("customer", cid) is not None
-    finally:
-        stop.set()
-        listener.join(5)
-    assert not listener.is_alive()
     d.close()

@@ -12,7 +12,7 @@ import pytest
 from clients import Device, SyncError
 from tests.clients.faults import FaultyProxy
 from tests.clients.ledger import assert_exactly_once
-from tests.clients.test_device import _png, open_device
+from tests.clients.test_device import _png, listening, open_device
 from tests.clients.test_faults import make_jobs
 from tests.support import ServerProcess, customer_fields, device_store, job_fields, new_id
 
@@ -117,10 +117,7 @@ def test_a_clock_in_float_milliseconds_still_stamps_whole_ones(server: ServerPro
 def test_listen_pushes_a_write_without_waiting_for_a_poke(server: ServerProcess) -> None:
     admin = server.api()
     d = open_device(server, admin.token)
-    stop = threading.Event()
-    listener = threading.Thread(target=d.listen, args=(stop,))
-    listener.start()
-    try:
+    with listening(d):
         time.sleep(0.5)
         cid = new_id("c-")
         d.create("customer", cid, customer_fields())
@@ -128,7 +125,49 @@ def test_listen_pushes_a_write_without_waiting_for_a_poke(server: ServerProcess)
         while admin.get(f"/api/customers/{cid}").status_code != 200:
             assert time.monotonic() < deadline, "the write was not pushed"
             time.sleep(0.1)
-    finally:
-        stop.set()
-        listener.join(5)
+    d.close()
+
+
+def test_a_write_that_loses_every_field_leaves_the_view_at_the_winner(
+    server: ServerProcess,
+) -> None:
+    """A write older in LWW order than one the device already pulled changes nothing on
+    the server: the view must show the winner, not the device's own losing value."""
+    admin = server.api()
+    jobs = make_jobs(admin, 1)
+    ahead = open_device(server, admin.token, clock=lambda: int(time.time() * 1000) + 120_000)
+    behind = open_device(server, admin.token)
+    behind.sync()
+    ahead.update("job", jobs[0], {"description": "from the clock two minutes ahead"})
+    ahead.sync()
+    behind.sync()  # pulls the winner, then writes over it with an older stamp
+    behind.update("job", jobs[0], {"description": "written later, stamped earlier"})
+    assert behind.sync().rejected == []
+    assert behind.get("job", jobs[0])["description"] == "from the clock two minutes ahead"  # type: ignore[index]
+    assert admin.get(f"/api/jobs/{jobs[0]}").json()["description"] == (
+        "from the clock two minutes ahead"
+    )
+    ahead.close()
+    behind.close()
+
+
+def test_a_photo_the_store_refuses_is_rejected_and_holds_back_nothing_else(
+    server: ServerProcess,
+) -> None:
+    admin = server.api()
+    jobs = make_jobs(admin, 1)
+    d = open_device(server, admin.token)
+    d.sync()
+    photo_id = d.add_photo(jobs[0], _png(), "image/png")
+    # The bytes on the device no longer match the checksum the upload was asked for
+    # (a flash cell gone bad): the server's blob store refuses the PUT with 422.
+    # (A bucket answers 400: tests/browser/test_device_edges.py.)
+    d._store._db.execute("UPDATE photos SET data = zeroblob(length(data))")
+    d.update("job", jobs[0], {"description": "with a photo"})
+    result = d.sync()
+    (rejection,) = result.rejected
+    assert rejection["seq"] is None and rejection["op"]["id"] == photo_id
+    assert rejection["error"]["code"] == "invalid_request", rejection
+    assert d.pending() == 0 and d.get("job_photo", photo_id) is None
+    assert admin.get(f"/api/jobs/{jobs[0]}").json()["description"] == "with a photo"
     d.close()
