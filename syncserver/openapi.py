@@ -67,6 +67,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         query=wire.PageQuery,
         response=wire.UserPage,
     ),
+    Endpoint("GET", "/api/me", users.me, "The caller's own user (any role)", response=wire.User),
     Endpoint(
         "PATCH",
         "/api/users/{user_id}",

@@ -19,6 +19,17 @@ from syncserver.storage import users as user_store
 from syncserver.timefmt import rfc3339
 
 
+async def me(request: Request) -> Response:
+    """The caller's own user, for any role (the web app's navigation comes from it)."""
+    state = server(request)
+    principal = await caller(request)
+    async with state.engine.connect() as conn:
+        user = await user_store.get(conn, principal.user_id)
+    if user is None:  # a caller is always a user; only a race with a deletion gets here
+        raise NotFound("no such user")
+    return respond(user)
+
+
 async def create_user(request: Request) -> Response:
     state = server(request)
     (await caller(request)).require("admin")

@@ -40,6 +40,19 @@ def test_only_admins_manage_users_and_dispatchers_may_list_them(server: ServerPr
     assert technician.post(f"/api/users/{tech['id']}/tokens", {}).status_code == 403
 
 
+def test_every_role_reads_its_own_user_at_api_me(server: ServerProcess) -> None:
+    api = server.api()
+    for role in ("dispatcher", "technician", "service_provider"):
+        user_api, user = api.user_api(role)
+        r = user_api.get("/api/me")
+        assert r.status_code == 200, r.text
+        assert r.json() == user
+    builtin = api.get("/api/me").json()
+    assert (builtin["id"], builtin["role"]) == ("admin", "admin")
+    r = httpx.get(f"{server.base_url}/api/me", headers={"Authorization": "Bearer nope"})
+    assert (r.status_code, r.json()["error"]["code"]) == (401, "unauthorized")
+
+
 def test_users_list_pages_with_a_cursor(server: ServerProcess) -> None:
     api = server.api()
     for _ in range(3):
