@@ -30,6 +30,7 @@ from syncserver.db import create_engine, database_url
 from syncserver.errors import SyncError
 from syncserver.handlers import photos as photo_handlers
 from syncserver.handlers import realtime as realtime_handlers
+from syncserver.handlers.webapp import WebApp
 from syncserver.openapi import ENDPOINTS, openapi_document
 from syncserver.photos import Sweeper, Thumbnailer, UploadChecker
 from syncserver.realtime import Hub
@@ -152,7 +153,10 @@ def create_app(settings: Settings) -> Starlette:
                     await task.stop()
             await engine.dispose()
 
+    webapp = WebApp.from_package()
     routes = [Route(e.path, e.handler, methods=[e.method]) for e in ENDPOINTS] + [
+        Route("/ui", webapp.page, methods=["GET"]),
+        Route("/ui/{path:path}", webapp.page, methods=["GET"]),
         Route("/openapi.json", _openapi, methods=["GET"]),
         Route("/docs", _docs, methods=["GET"]),
         Route("/sdk/fieldsync.js", _sdk, methods=["GET"]),

@@ -8,7 +8,9 @@ installs it (.ci/run).
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
@@ -55,3 +57,22 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
     yield ctx
     ctx.close()
     assert errors == [], errors
+
+
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> Path:
+    """axe-core's script, from the npm registry by the committed package-lock.json
+    (`npm ci` when node_modules is missing or older than the lock file)."""
+    script = HERE / "node_modules" / "axe-core" / "axe.min.js"
+    lock = HERE / "package-lock.json"
+    if not script.exists() or script.stat().st_mtime < lock.stat().st_mtime:
+        subprocess.run(
+            ["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
+            cwd=HERE,
+            check=True,
+            capture_output=True,
+        )
+    return script

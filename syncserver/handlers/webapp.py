@@ -1,0 +1,107 @@
+"""The web app under /ui (PROTOCOL.md section 15), served by the server itself.
+
+Every file of syncserver/webapp is read once, when the app is made. `/ui` and any
+path under it that names no file answer index.html (the app routes by the URL's
+fragment, so a bookmarked or reloaded path still opens it); a missing file with an
+extension is a 404. The service worker (sw.js) is served with the app's version
+(a hash of every file and of the SDK module) and the list of files to keep for
+offline use, so a new release replaces the old cache on the next visit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from syncserver.errors import NotFound
+
+_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".webmanifest": "application/manifest+json",
+    ".json": "application/json",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+}
+# Files the app never needs at run time.
+_SKIP = (".py", ".pyc")
+SDK_PATH = "/sdk/fieldsync.js"
+
+
+@dataclass(frozen=True)
+class Asset:
+    body: bytes
+    media_type: str
+    etag: str
+
+
+def _walk(folder: Traversable, prefix: str = "") -> dict[str, Traversable]:
+    found: dict[str, Traversable] = {}
+    for entry in folder.iterdir():
+        name = prefix + entry.name
+        if entry.is_dir():
+            if entry.name != "__pycache__":
+                found.update(_walk(entry, name + "/"))
+        elif not entry.name.endswith(_SKIP) and "." + entry.name.rsplit(".", 1)[-1] in _TYPES:
+            found[name] = entry
+    return found
+
+
+def _asset(body: bytes, media_type: str) -> Asset:
+    return Asset(body, media_type, '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
+
+
+class WebApp:
+    """The files of the web app and the handlers that serve them."""
+
+    def __init__(self, files: dict[str, bytes], sdk: bytes) -> None:
+        digest = hashlib.sha256(sdk)
+        for name in sorted(files):
+            digest.update(name.encode() + b"\0" + files[name])
+        self.version = digest.hexdigest()[:16]
+        self.assets = {
+            name: _asset(body, _TYPES["." + name.rsplit(".", 1)[-1]])
+            for name, body in files.items()
+            if name != "sw.js"
+        }
+        offline = ["/ui/", SDK_PATH] + [f"/ui/{name}" for name in sorted(self.assets)]
+        preamble = (
+            f"const VERSION = {json.dumps(self.version)};\n"
+            f"const OFFLINE_FILES = {json.dumps(offline)};\n"
+        ).encode()
+        if "sw.js" in files:
+            self.assets["sw.js"] = _asset(preamble + files["sw.js"], _TYPES[".js"])
+
+    @classmethod
+    def from_package(cls) -> WebApp:
+        files = {
+            name: f.read_bytes() for name, f in _walk(resources.files("syncserver.webapp")).items()
+        }
+        sdk = resources.files("clients").joinpath("js/fieldsync.js").read_bytes()
+        return cls(files, sdk)
+
+    def _send(self, request: Request, asset: Asset) -> Response:
+        headers = {"ETag": asset.etag, "Cache-Control": "no-cache"}
+        if asset is self.assets.get("sw.js"):
+            headers["Service-Worker-Allowed"] = "/ui"  # its scope holds /ui itself, too
+        if request.headers.get("if-none-match") == asset.etag:
+            return Response(status_code=304, headers=headers)
+        return Response(asset.body, media_type=asset.media_type, headers=headers)
+
+    async def page(self, request: Request) -> Response:
+        """GET /ui, /ui/ and any path under /ui that is not a file: the app's page."""
+        path = request.path_params.get("path", "")
+        asset = self.assets.get(path)
+        if asset is not None:
+            return self._send(request, asset)
+        if "." in path.rsplit("/", 1)[-1]:
+            raise NotFound(f"no such file: /ui/{path}")
+        return self._send(request, self.assets["index.html"])
