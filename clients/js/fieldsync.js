@@ -27,6 +27,7 @@ const BACKOFF_FIRST_MS = 250; // retries: 0.25 s doubling up to 10 s, full jitte
 const BACKOFF_MAX_MS = 10_000;
 const RECONNECT_MAX_MS = 30_000; // the live socket's reconnects back off further
 const POLL_EVERY_MS = 60_000; // live(): a sync this often while online, pokes or not
+const WRITE_DELAY_MS = 250; // live(): a write is pushed this soon
 const MAX_CLOCK_AHEAD = 3; // re-stamps per push before giving up (a clock that keeps jumping)
 const MAX_UPLOAD_TICKETS = 3; // upload URLs asked for one photo in one sync
 const LOCK_WAIT_MS = 60_000; // the default of Device.lockWaitMs
@@ -403,6 +404,7 @@ export class Device extends EventTarget {
       return this._append(tx, { entity, id, action, fields, base });
     });
     this._changed();
+    this._wrote();
     return seq;
   }
 
@@ -446,6 +448,7 @@ export class Device extends EventTarget {
       tx.objectStore("photos").add({ id, fields, blob: stored });
     });
     this._changed();
+    this._wrote();
     return id;
   }
 
@@ -960,6 +963,7 @@ export class Device extends EventTarget {
       reconnect: null,
       running: null, // the sync in progress, if any
       again: false, // something asked for a sync while one ran
+      writeTimer: null, // a sync soon after a write
       onOnline: () => {
         clearTimeout(live.reconnect);
         live.attempt = 0;
@@ -974,6 +978,17 @@ export class Device extends EventTarget {
     this._liveSync(live); // the socket may never open (offline): sync anyway
   }
 
+  /** A write in this tab: under live(), push it soon (writes that come together
+   * within WRITE_DELAY_MS go in one sync). */
+  _wrote() {
+    const live = this._live;
+    if (!live || live.writeTimer) return;
+    live.writeTimer = setTimeout(() => {
+      live.writeTimer = null;
+      this._liveSync(live);
+    }, WRITE_DELAY_MS);
+  }
+
   /** End live(): close the socket and stop the timers. Resolves once a sync that
    * live() had started has finished (it is not cut short). */
   async stop() {
@@ -982,6 +997,7 @@ export class Device extends EventTarget {
     this._live = null;
     clearInterval(live.poll);
     clearTimeout(live.reconnect);
+    clearTimeout(live.writeTimer);
     globalThis.removeEventListener("online", live.onOnline);
     if (live.socket) {
       const socket = live.socket;

@@ -7,6 +7,7 @@ tests/clients/test_device_edges.py)."""
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Callable
 
 from playwright.sync_api import BrowserContext, Page, Route
@@ -212,3 +213,18 @@ def test_a_sync_waiting_on_a_stuck_tab_gives_up_as_busy(
     assert waiting.evaluate(SYNC_FAILURE) == busy
     stuck.close()  # the lock goes with the tab
     assert waiting.evaluate("() => d.sync()")["pushed"] == 0
+
+
+def test_live_pushes_a_write_without_waiting_for_a_poke(
+    context: BrowserContext, server: ServerProcess
+) -> None:
+    api, jid, dev, page = synced_device(context, server)
+    page.evaluate("() => d.live()")
+    page.wait_for_timeout(500)  # the first sync of live() is over
+    page.evaluate("(id) => d.update('job', id, {status: 'on_hold'})", jid)
+    deadline = time.monotonic() + 3
+    while page.evaluate("() => d.pending()") > 0:
+        assert time.monotonic() < deadline, "the write was not pushed"
+        page.wait_for_timeout(100)
+    assert server_job(api, jid)["status"] == "on_hold" and acked_seq(api, dev) == 1
+    page.evaluate("() => d.stop()")
