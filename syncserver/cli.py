@@ -9,7 +9,7 @@ import signal
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import msgspec
@@ -21,22 +21,46 @@ from syncserver.auth import bootstrap_admin
 from syncserver.config import Settings, settings_from_env
 from syncserver.db import create_engine, database_url
 
+if TYPE_CHECKING:
+    from syncserver.demo import DemoUser
 
-async def _prepare(settings: Settings, demo: bool) -> None:
-    """Migrate, make sure the admin token exists (printing it if new), seed the demo."""
+T = TypeVar("T")
+
+
+async def _prepare(settings: Settings, demo: bool) -> list[DemoUser]:
+    """Migrate, make sure the admin token exists (printing it if new), seed the demo.
+    Returns the demo users with fresh tokens (none without `demo`)."""
     engine = create_engine(database_url(settings), pool_size=2)
     try:
         await migrate(engine)
         _hash, generated = await bootstrap_admin(engine, settings.admin_token)
         if generated:
             click.echo(f"Generated admin token (shown once, keep it): {generated}")
-        if demo:
-            from syncserver.demo import seed_demo
+        if not demo:
+            return []
+        from syncserver.demo import blob_store, seed_demo
 
-            for user in await seed_demo(engine):
-                click.echo(f"Demo {user.role} {user.name}: token {user.token}")
+        return await seed_demo(engine, await blob_store(engine, settings))
     finally:
         await engine.dispose()
+
+
+def _web_app_url(settings: Settings) -> str:
+    """Where a browser on this machine finds the web app."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/") + "/ui"
+    host = "127.0.0.1" if settings.host in ("", "0.0.0.0", "::") else settings.host
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    return f"http://{host}:{settings.port}/ui"
+
+
+def _print_demo_users(settings: Settings, users: list[DemoUser]) -> None:
+    click.echo(
+        f"Open the web app at {_web_app_url(settings)} and sign in with one of these tokens:"
+    )
+    for user in users:
+        click.echo(f"Demo {user.role} {user.name}: token {user.token}")
 
 
 def _settings(**overrides: object) -> Settings:
@@ -55,10 +79,10 @@ def _resolved(settings: Settings) -> Settings:
     return msgspec.structs.replace(settings, database_url=url)
 
 
-def _run_clean(coro: Coroutine[Any, Any, None]) -> None:
+def _run_clean(coro: Coroutine[Any, Any, T]) -> T:
     """Run a start-up step; a database that cannot be reached is a message, not a traceback."""
     try:
-        asyncio.run(coro)
+        return asyncio.run(coro)
     except (OperationalError, OSError) as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise click.ClickException(f"cannot reach the database: {reason}") from None
@@ -83,20 +107,24 @@ def main() -> None:
     default=None,
     help="Data directory for the embedded PostgreSQL and blobs [./.syncserver].",
 )
-@click.option("--demo", is_flag=True, help="Load a small demo dataset and print its tokens.")
+@click.option(
+    "--demo", is_flag=True, help="Seed a demo week of jobs; print the web app address and tokens."
+)
 def serve(
     host: str | None, port: int | None, workers: int | None, data_dir: Path | None, demo: bool
 ) -> None:
     """Serve the sync API (PROTOCOL.md section 1)."""
     settings = _resolved(_settings(host=host, port=port, workers=workers, data_dir=data_dir))
     logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr)
-    _run_clean(_prepare(settings, demo))
+    demo_users = _run_clean(_prepare(settings, demo))
     admin_hint = "$SYNCSERVER_ADMIN_TOKEN" if settings.admin_token else "the admin token"
     click.echo(
         f"Fieldsync listening on http://{settings.host}:{settings.port} "
         f"(try: curl -H 'Authorization: Bearer <{admin_hint}>' "
         f"http://{settings.host}:{settings.port}/api/jobs)"
     )
+    if demo_users:
+        _print_demo_users(settings, demo_users)
     # uvicorn drains in-flight requests on SIGINT/SIGTERM, restores the previous
     # handlers and raises the signal again: make that previous handler a clean exit 0.
     for sig in (signal.SIGINT, signal.SIGTERM):

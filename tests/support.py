@@ -86,6 +86,7 @@ class ServerProcess:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.extra_env = env
         self.proc: subprocess.Popen[bytes] | None = None
+        self.output = ""  # what the last start printed, once healthy
         self.log_path = data_dir.parent / f"server-{self.port}.log"
 
     @property
@@ -103,20 +104,15 @@ class ServerProcess:
         env.update(self.extra_env)
         return env
 
-    def start(self, timeout: float = 30) -> None:
+    def start(self, timeout: float = 30, *args: str) -> None:
+        """Start `serve` (with `args`, e.g. "--demo") and wait for /healthz; what this
+        start printed is then in `output`."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        command = ["serve", "--host", "127.0.0.1", "--port", str(self.port), *args]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "syncserver.cli",
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                ],
+                [sys.executable, "-m", "syncserver.cli", *command],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -127,6 +123,7 @@ class ServerProcess:
                 raise RuntimeError(f"server exited early: {self.log_path.read_text()}")
             try:
                 if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
+                    self.output = self.log_path.read_bytes()[offset:].decode()
                     return
             except httpx.HTTPError:
                 pass
