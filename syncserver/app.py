@@ -153,7 +153,7 @@ def create_app(settings: Settings) -> Starlette:
                     await task.stop()
             await engine.dispose()
 
-    webapp = WebApp.from_package()
+    webapp = WebApp.from_package(settings)
     routes = [Route(e.path, e.handler, methods=[e.method]) for e in ENDPOINTS] + [
         Route("/ui", webapp.page, methods=["GET"]),
         Route("/ui/{path:path}", webapp.page, methods=["GET"]),

@@ -31,6 +31,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     orphan_upload_ttl_s: int = 30 * 86400
     sweep_interval_s: float = 60.0
     log_level: str = "info"
+    map_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 
 
 # (setting, environment variable, help): the documented settings. docs/settings.md lists each.
@@ -80,6 +81,11 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
     ),
     ("sweep_interval_s", "SYNCSERVER_SWEEP_INTERVAL_S", "Seconds between blob sweeps."),
     ("log_level", "SYNCSERVER_LOG_LEVEL", "Log level (debug, info, warning, error)."),
+    (
+        "map_tile_url",
+        "SYNCSERVER_MAP_TILE_URL",
+        "The web app's map tiles: a URL template with {z}, {x}, {y}.",
+    ),
 )
 
 

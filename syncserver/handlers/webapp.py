@@ -6,6 +6,7 @@ fragment, so a bookmarked or reloaded path still opens it); a missing file with 
 extension is a 404. The service worker (sw.js) is served with the app's version
 (a hash of every file and of the SDK module) and the list of files to keep for
 offline use, so a new release replaces the old cache on the next visit.
+/ui/config.json carries the settings the app reads (the map's tile URL).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from importlib.resources.abc import Traversable
 from starlette.requests import Request
 from starlette.responses import Response
 
+from syncserver.config import Settings
 from syncserver.errors import NotFound
 
 _TYPES = {
@@ -62,7 +64,9 @@ def _asset(body: bytes, media_type: str) -> Asset:
 class WebApp:
     """The files of the web app and the handlers that serve them."""
 
-    def __init__(self, files: dict[str, bytes], sdk: bytes) -> None:
+    def __init__(self, files: dict[str, bytes], sdk: bytes, config: dict[str, object]) -> None:
+        """`config` is served as /ui/config.json: the settings the app reads."""
+        files = {**files, "config.json": json.dumps(config, sort_keys=True).encode()}
         digest = hashlib.sha256(sdk)
         for name in sorted(files):
             digest.update(name.encode() + b"\0" + files[name])
@@ -81,12 +85,11 @@ class WebApp:
             self.assets["sw.js"] = _asset(preamble + files["sw.js"], _TYPES[".js"])
 
     @classmethod
-    def from_package(cls) -> WebApp:
-        files = {
-            name: f.read_bytes() for name, f in _walk(resources.files("syncserver.webapp")).items()
-        }
+    def from_package(cls, settings: Settings) -> WebApp:
+        package = resources.files("syncserver.webapp")
+        files = {name: f.read_bytes() for name, f in _walk(package).items()}
         sdk = resources.files("clients").joinpath("js/fieldsync.js").read_bytes()
-        return cls(files, sdk)
+        return cls(files, sdk, {"map_tile_url": settings.map_tile_url})
 
     def _send(self, request: Request, asset: Asset) -> Response:
         headers = {"ETag": asset.etag, "Cache-Control": "no-cache"}

@@ -9,13 +9,21 @@ import { MyJobs } from "./myjobs.js";
 import { JobPage } from "./job.js";
 import { JobBoard } from "./board.js";
 import { NotYetHere } from "./placeholder.js";
+import { Calendar } from "./calendar.js";
+import { JobMap } from "./map.js";
+import { Conflicts } from "./conflicts.js";
+import { Devices } from "./devices.js";
+import { Users } from "./users.js";
 
+// Each screen is a component ({device, session, name}) in a module of its own.
 const SCREENS = {
   "my-jobs": MyJobs,
   jobs: JobBoard,
-  conflicts: NotYetHere,
-  devices: NotYetHere,
-  users: NotYetHere,
+  calendar: Calendar,
+  map: JobMap,
+  conflicts: Conflicts,
+  devices: Devices,
+  users: Users,
 };
 
 function App() {

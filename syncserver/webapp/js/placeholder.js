@@ -3,6 +3,8 @@
 import { html } from "./html.js";
 
 const WHAT = {
+  calendar: ["Calendar", "/api/jobs"],
+  map: ["Map", "/api/jobs"],
   conflicts: ["Conflicts", "/api/conflicts"],
   devices: ["Devices", "/api/devices"],
   users: ["Users", "/api/users"],

@@ -2,11 +2,13 @@
 // app is the same document: a reload, a bookmark or an offline start opens it.
 import { useEffect, useState } from "./html.js";
 
+const SCREEN_ROUTES = ["my-jobs", "jobs", "calendar", "map", "conflicts", "devices", "users"];
+
 /** The current route: {name, id?}. */
 export function parseRoute(hash = location.hash) {
   const parts = hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
   if (parts[0] === "jobs" && parts[1]) return { name: "job", id: parts[1] };
-  if (["my-jobs", "jobs", "conflicts", "devices", "users"].includes(parts[0])) return { name: parts[0] };
+  if (SCREEN_ROUTES.includes(parts[0])) return { name: parts[0] };
   return { name: "home" };
 }
 

@@ -5,6 +5,8 @@ import { StatusLine } from "./statusline.js";
 
 const LINKS = [
   { route: "jobs", label: "Jobs", roles: ["admin", "dispatcher"] },
+  { route: "calendar", label: "Calendar", roles: ["admin", "dispatcher"] },
+  { route: "map", label: "Map", roles: ["admin", "dispatcher"] },
   { route: "my-jobs", label: "My jobs", roles: ["technician", "service_provider"] },
   { route: "conflicts", label: "Conflicts", roles: ["admin"] },
   { route: "devices", label: "Devices", roles: ["admin"] },
