@@ -31,6 +31,13 @@ class Office:
         assert result["status"] == "applied", result
         return int(result["version"])
 
+    def write_many(self, writes: list[tuple[str, str, str, dict[str, Any]]]) -> None:
+        """(entity, id, action, fields) ops in one push, every one applied."""
+        ops = [op(next(self._seq), *write) for write in writes]
+        r = self.api.push(self.device_id, ops)
+        assert r.status_code == 200, r.text
+        assert {x["status"] for x in r.json()["results"]} == {"applied"}, r.text
+
     def customer(self, name: str) -> tuple[str, str]:
         """A customer with a contact and a located site: (customer id, location id)."""
         cid, lid = new_id("c-"), new_id("l-")

@@ -69,6 +69,7 @@ export function NotesCard({ notes, me, children }) {
  * there is one (fetched with the token: its URL is short-lived). */
 function Thumbnail({ device, session, photo }) {
   const [src, setSrc] = useState(null);
+  const [full, setFull] = useState(null); // the signed URL of the whole photo
   useEffect(() => {
     let url = null;
     let alive = true;
@@ -84,7 +85,10 @@ function Thumbnail({ device, session, photo }) {
           headers: { Authorization: `Bearer ${session.token}` },
         });
         const served = r.ok ? await r.json() : null;
-        if (alive) setSrc(served?.thumbnail_url ?? null);
+        if (alive) {
+          setSrc(served?.thumbnail_url ?? null);
+          setFull(served?.status === "available" ? served.url : null);
+        }
       } catch {
         // offline: the picture shows once online
       }
@@ -96,7 +100,8 @@ function Thumbnail({ device, session, photo }) {
   }, [photo.id, photo.status, photo.version, photo.pending]);
   const label = photo.caption || `Photo ${photo.taken_at ? stamp(photo.taken_at) : ""}`.trim();
   if (!src) return html`<div class="no-thumb" role="img" aria-label=${label}>${photo.status === "available" ? "Picture shown when online" : "Being processed"}</div>`;
-  return html`<img src=${src} alt=${label} />`;
+  const img = html`<img src=${src} alt=${label} />`;
+  return full ? html`<a href=${full} target="_blank" rel="noopener">${img}<span class="visually-hidden"> (full image)</span></a>` : img;
 }
 
 const PHOTO_STATES = { queued: "Waiting to upload", pending: "Uploaded, being checked", available: "" };

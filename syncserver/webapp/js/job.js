@@ -7,6 +7,7 @@ import { useView } from "./device.js";
 import { StatusActions, DescriptionForm, NoteForm, PhotoForm } from "./job-actions.js";
 import { CustomerCard, LocationCard, NotesCard, PhotosCard } from "./job-parts.js";
 import { Notices, Rejections } from "./job-notices.js";
+import { PlanCard, ServerRecord } from "./job-office.js";
 import { priorityLabel, stamp, statusLabel } from "./format.js";
 
 /** Whether a rejection or notice is about this job (the job, or its notes and photos). */
@@ -54,6 +55,7 @@ export function JobPage({ device, session, jobId }) {
   const { data, error } = useView(device, (d) => load(d, jobId), [jobId]);
   if (!data) return html`<p class="loading">${error ? `Could not read the job: ${error.message}` : "Loading…"}</p>`;
   const { job } = data;
+  const office = ["admin", "dispatcher"].includes(session.me.role);
   if (!job) {
     return html`<section>
       <h1>Job not on this device</h1>
@@ -82,9 +84,11 @@ export function JobPage({ device, session, jobId }) {
         <//>
       </div>
       <div>
+        ${office && html`<${PlanCard} device=${device} session=${session} job=${job} />`}
         <${CustomerCard} customer=${data.customer} contacts=${data.contacts} />
         <${LocationCard} location=${data.location} />
       </div>
     </div>
+    ${office && html`<${ServerRecord} session=${session} job=${job} />`}
   </article>`;
 }
