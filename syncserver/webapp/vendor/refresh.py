@@ -3,10 +3,11 @@
     python syncserver/webapp/vendor/refresh.py
 
 Each package is fetched with `npm pack` (the registry's own tarball, checked by
-npm against its integrity hash), and only its ES module build and its licence are
-kept here, so installing the server stays `pip` only and the server serves every
-asset itself. The versions are pinned in PACKAGES; change one, run this, commit
-what it wrote (VERSIONS.json records each tarball's integrity).
+npm against its integrity hash), and only its ES module build, its stylesheet if
+it has one (Leaflet) and its licence are kept here, so installing the server stays
+`pip` only and the server serves every asset itself. The versions are pinned in
+PACKAGES; change one, run this, commit what it wrote (VERSIONS.json records each
+tarball's integrity).
 
 Bare imports between the modules ("preact") are rewritten to relative ones
 ("./preact.mjs"), so a browser loads them without an import map.
@@ -33,6 +34,13 @@ PACKAGES: dict[str, dict[str, str]] = {
     "htm@3.1.1": {
         "package/dist/htm.module.js": "htm.mjs",
         "package/LICENSE": "LICENSE-htm",
+    },
+    # The map (js/map-view.js): the ES module build and its stylesheet. Its marker
+    # images are not kept: the map draws circle markers, which need none.
+    "leaflet@1.9.4": {
+        "package/dist/leaflet-src.esm.js": "leaflet.mjs",
+        "package/dist/leaflet.css": "leaflet.css",
+        "package/LICENSE": "LICENSE-leaflet",
     },
 }
 
