@@ -318,6 +318,8 @@ class Device(msgspec.Struct):
     acked_seq: int
     last_push_at: str | None
     last_pull_at: str | None
+    # Notices this device lost and has not yet acknowledged by pull (docs/protocol.md).
+    pending_notices: int = 0
 
 
 class DevicePage(msgspec.Struct):

@@ -144,10 +144,20 @@ async def customers_page(
     return items, keyset.encode(str(key), last_id) if more else None
 
 
+# A page of devices, each with the notices it lost and has not acknowledged by pull
+# (seq above its `notices_acked`: presenting a cursor acknowledges them).
 _DEVICES = text(
     """
-    SELECT device_id, user_id, acked_seq, rfc3339(last_push_at), rfc3339(last_pull_at)
-    FROM devices WHERE device_id > :after ORDER BY device_id LIMIT :limit + 1
+    WITH page AS (
+        SELECT device_id, user_id, acked_seq, notices_acked, last_push_at, last_pull_at
+        FROM devices WHERE device_id > :after ORDER BY device_id LIMIT :limit + 1
+    )
+    SELECT p.device_id, p.user_id, p.acked_seq, rfc3339(p.last_push_at),
+           rfc3339(p.last_pull_at), count(n.seq)
+    FROM page p
+    LEFT JOIN notices n ON n.loser_device_id = p.device_id AND n.seq > p.notices_acked
+    GROUP BY p.device_id, p.user_id, p.acked_seq, p.last_push_at, p.last_pull_at
+    ORDER BY p.device_id
     """
 )
 

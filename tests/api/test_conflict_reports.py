@@ -177,6 +177,27 @@ def test_devices_list_shows_each_log_and_its_progress(server: ServerProcess) -> 
     assert devices[b]["last_push_at"] is not None and devices[b]["last_pull_at"] is None
 
 
+def test_devices_list_counts_the_notices_each_device_has_not_acknowledged_by_pull(
+    server: ServerProcess,
+) -> None:
+    api = server.api()
+    _, a, b, _ = _clash(api)
+    _, a2, _, _ = _clash(api)
+
+    def pending() -> dict[str, int]:
+        listed = api.list_all("/api/devices", limit=3)
+        return {d["device_id"]: d["pending_notices"] for d in listed if d["device_id"] in (a, b)}
+
+    assert pending() == {a: 1, b: 0}  # the loser's notice waits; the winner has none
+    first = api.pull(a).json()
+    assert len(first["notices"]) == 1
+    assert pending() == {a: 1, b: 0}  # delivered, not yet acknowledged
+    api.pull(a, first["cursor"])  # presenting the cursor acknowledges it
+    assert pending() == {a: 0, b: 0}
+    other = {d["device_id"]: d for d in api.list_all("/api/devices", limit=50)}[a2]
+    assert other["pending_notices"] == 1 and other["last_pull_at"] is None
+
+
 def test_customers_list_by_name_with_search_and_type(server: ServerProcess) -> None:
     api = server.api()
     dev = new_id("office-")
