@@ -178,6 +178,19 @@ class TokenIssued(msgspec.Struct):
     expires_at: str | None
 
 
+class TokenInfo(msgspec.Struct):
+    """A token as listed: never its secret."""
+
+    id: str
+    created_at: str
+    expires_at: str | None
+    revoked_at: str | None
+
+
+class TokenList(msgspec.Struct):
+    items: list[TokenInfo]
+
+
 class Page(msgspec.Struct):
     items: list[Any]
     next_cursor: str | None

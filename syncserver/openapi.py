@@ -86,6 +86,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         status=201,
     ),
     Endpoint(
+        "GET",
+        "/api/users/{user_id}/tokens",
+        users.list_tokens,
+        "A user's tokens, never their secrets (admin)",
+        response=wire.TokenList,
+    ),
+    Endpoint(
         "DELETE", "/api/tokens/{token_id}", users.revoke_token, "Revoke a token (admin)", status=204
     ),
     Endpoint(

@@ -94,6 +94,17 @@ async def issue_token(request: Request) -> Response:
     return respond(issued, 201)
 
 
+async def list_tokens(request: Request) -> Response:
+    state = server(request)
+    (await caller(request)).require("admin")
+    user_id = path_param(request, "user_id")
+    async with state.engine.connect() as conn:
+        if await user_store.get(conn, user_id) is None:
+            raise NotFound("no such user")
+        tokens = await user_store.tokens_of(conn, user_id)
+    return respond(wire.TokenList(items=tokens))
+
+
 async def revoke_token(request: Request) -> Response:
     state = server(request)
     (await caller(request)).require("admin")

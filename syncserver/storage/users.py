@@ -68,6 +68,13 @@ _INSERT_TOKEN = text(
     """
 )
 
+_TOKENS_OF = text(
+    """
+    SELECT id, created_at, expires_at, revoked_at FROM tokens
+    WHERE user_id = :user_id ORDER BY created_at DESC, id
+    """
+)
+
 _REVOKE_TOKEN = text(
     "UPDATE tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = :id RETURNING user_id"
 )
@@ -164,6 +171,20 @@ async def create_token(
         _INSERT_TOKEN,
         {"id": token_id, "user_id": user_id, "token_hash": token_hash, "expires_at": expires_at},
     )
+
+
+async def tokens_of(conn: AsyncConnection, user_id: str) -> list[wire.TokenInfo]:
+    """A user's tokens, newest first (their ids and times, never a secret)."""
+    rows = (await conn.execute(_TOKENS_OF, {"user_id": user_id})).all()
+    return [
+        wire.TokenInfo(
+            id=r.id,
+            created_at=rfc3339(r.created_at),
+            expires_at=None if r.expires_at is None else rfc3339(r.expires_at),
+            revoked_at=None if r.revoked_at is None else rfc3339(r.revoked_at),
+        )
+        for r in rows
+    ]
 
 
 async def revoke_token(conn: AsyncConnection, token_id: str) -> str | None:

@@ -53,6 +53,24 @@ def test_every_role_reads_its_own_user_at_api_me(server: ServerProcess) -> None:
     assert (r.status_code, r.json()["error"]["code"]) == (401, "unauthorized")
 
 
+def test_an_admin_lists_a_users_tokens_without_their_secrets(server: ServerProcess) -> None:
+    api = server.api()
+    user = api.create_user("technician")
+    first = api.token_for(user["id"])
+    second = api.token_for(user["id"], ttl_s=3600)
+    assert api.http.delete(f"/api/tokens/{first['id']}").status_code == 204
+    r = api.get(f"/api/users/{user['id']}/tokens")
+    assert r.status_code == 200, r.text
+    listed = r.json()["items"]
+    assert [t["id"] for t in listed] == [second["id"], first["id"]]  # newest first
+    assert listed[0]["expires_at"] and listed[0]["revoked_at"] is None
+    assert listed[1]["revoked_at"] is not None
+    assert first["token"] not in r.text and second["token"] not in r.text
+    dispatcher, _ = api.user_api("dispatcher")
+    assert dispatcher.get(f"/api/users/{user['id']}/tokens").status_code == 403
+    assert api.get("/api/users/nobody/tokens").status_code == 404
+
+
 def test_users_list_pages_with_a_cursor(server: ServerProcess) -> None:
     api = server.api()
     for _ in range(3):

@@ -185,6 +185,15 @@ def test_an_admin_creates_changes_tokens_revokes_and_deactivates_users(
     expect(page.get_by_text(f"Token {other['id']} revoked.")).to_be_visible()
     assert Api(server.base_url, other["token"]).get("/api/me").status_code == 401
 
+    # The user's tokens as the server lists them: revoke one from the list.
+    third = server.api().token_for(user["id"])
+    page.get_by_label("Tokens of").select_option(user["id"])
+    listed = page.get_by_role("table", name="Tokens of the user")
+    expect(listed.get_by_role("row")).to_have_count(4)  # the header and three tokens
+    listed.get_by_role("row", name=third["id"]).get_by_role("button", name="Revoke token").click()
+    expect(listed.get_by_role("row", name=third["id"])).to_contain_text("Revoked")
+    assert Api(server.base_url, third["token"]).get("/api/me").status_code == 401
+
     # Deactivate someone (confirmed in a dialog): their token is refused; Reactivate.
     victor, victor_token = person(server)
     page.reload()

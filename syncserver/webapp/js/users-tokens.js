@@ -1,8 +1,9 @@
 // Tokens on the Users screen. `Issue token` (POST /api/users/{id}/tokens, with an
 // optional lifetime in days) shows the new token once, in its dialog, with `Copy`;
-// the page keeps only its id. `Revoke token` (DELETE /api/tokens/{id}) works on the
-// tokens issued on this page and on any token by its `Token id`: the API does not
-// list a user's tokens.
+// the page keeps only its id. `Tokens of` lists a user's tokens (GET
+// /api/users/{id}/tokens: ids and times, never a secret); `Revoke token` (DELETE
+// /api/tokens/{id}) works on those, on the tokens issued on this page, and on any
+// token by its `Token id`.
 import { html, useEffect, useRef, useState } from "./html.js";
 import { api } from "./api.js";
 import { stamp } from "./format.js";
@@ -88,8 +89,58 @@ export function IssueTokenDialog({ session, user, opener, onIssued, onClose }) {
 /** DELETE /api/tokens/{id}: resolves, or rejects with the server's error. */
 const revoke = (session, tokenId) => api(session, `/api/tokens/${encodeURIComponent(tokenId)}`, { method: "DELETE" });
 
-/** props: session, issued ([{id, expires_at, user, revoked}]), onRevoked(id). */
-export function Tokens({ session, issued, onRevoked }) {
+/** A chosen user's tokens from the server, with a `Revoke token` button each.
+ * props: session, users, revision (reload when it changes), run(id, key). */
+function TokensOf({ session, users, revision, run, busy, errors }) {
+  const [userId, setUserId] = useState("");
+  const [tokens, setTokens] = useState(null);
+  const [problem, setProblem] = useState(null);
+  useEffect(() => {
+    if (!userId) {
+      setTokens(null);
+      return undefined;
+    }
+    let alive = true;
+    api(session, `/api/users/${encodeURIComponent(userId)}/tokens`).then(
+      (answer) => alive && (setTokens(answer.items), setProblem(null)),
+      (caught) => alive && setProblem(`Could not list the tokens: ${caught.message}`),
+    );
+    return () => {
+      alive = false;
+    };
+  }, [userId, revision]);
+  return html`<div>
+    <label for="tokens-of">Tokens of</label>
+    <select id="tokens-of" value=${userId} onChange=${(e) => setUserId(e.currentTarget.value)}>
+      <option value="">Choose a user</option>
+      ${users.map((u) => html`<option value=${u.id}>${u.name} (${u.email})</option>`)}
+    </select>
+    ${problem && html`<p class="error" role="alert">${problem}</p>`}
+    ${tokens && tokens.length === 0 && html`<p class="hint">This user has no tokens.</p>`}
+    ${tokens && tokens.length > 0 &&
+    html`<div class="table-wrap" tabindex="0" role="region" aria-label="Tokens of the user, scrolls sideways">
+      <table aria-label="Tokens of the user">
+        <thead><tr><th scope="col">Token id</th><th scope="col">Issued</th><th scope="col">Expires</th>
+          <th scope="col">State</th></tr></thead>
+        <tbody>${tokens.map(
+          (t) => html`<tr key=${t.id}>
+            <td><code id=${`listed-${t.id}`}>${t.id}</code></td><td>${stamp(t.created_at)}</td>
+            <td>${t.expires_at ? stamp(t.expires_at) : "Never"}</td>
+            <td>${t.revoked_at
+              ? `Revoked ${stamp(t.revoked_at)}`
+              : html`<button type="button" aria-disabled=${busy !== null ? "true" : undefined}
+                  aria-describedby=${`listed-${t.id}`} onClick=${() => run(t.id, t.id)}>Revoke token</button>`}
+              ${errors[t.id] && html`<p class="error" role="alert">${errors[t.id]}</p>`}</td>
+          </tr>`,
+        )}</tbody>
+      </table>
+    </div>`}
+  </div>`;
+}
+
+/** props: session, users, issued ([{id, expires_at, user, revoked}]), onRevoked(id). */
+export function Tokens({ session, users = [], issued, onRevoked }) {
+  const [revision, setRevision] = useState(0); // a revoke or an issue reloads the listed tokens
   const [tokenId, setTokenId] = useState("");
   const [busy, setBusy] = useState(null); // the id being revoked
   const [errors, setErrors] = useState({}); // by token id; "" for the `Token id` form
@@ -102,6 +153,7 @@ export function Tokens({ session, issued, onRevoked }) {
     try {
       await revoke(session, id);
       onRevoked(id);
+      setRevision((n) => n + 1);
       setDone(`Token ${id} revoked.`);
       return true;
     } catch (caught) {
@@ -123,8 +175,8 @@ export function Tokens({ session, issued, onRevoked }) {
   };
   return html`<section class="card" aria-labelledby="tokens-title">
     <h2 id="tokens-title" tabindex="-1">Tokens</h2>
-    <p class="hint">The server does not list a user's tokens: the ones issued on this page are below, and any
-      other can be revoked by its id (shown when it was issued).</p>
+    <${TokensOf} session=${session} users=${users} revision=${revision + issued.length} run=${run} busy=${busy}
+      errors=${errors} />
     ${issued.length > 0 &&
     html`<div class="table-wrap"><table aria-label="Tokens issued here">
       <thead><tr><th scope="col">User</th><th scope="col">Token id</th><th scope="col">Expires</th>

@@ -95,7 +95,7 @@ export function Users({ session }) {
         </tbody>
       </table>
     </div>`}
-    <${Tokens} session=${session} issued=${issued}
+    <${Tokens} session=${session} users=${users} issued=${issued}
       onRevoked=${(id) => setIssued((old) => old.map((t) => (t.id === id ? { ...t, revoked: true } : t)))} />
     ${Dialog &&
     html`<${Dialog} key=${`${dialog.kind}-${dialog.user.id}`} session=${session} user=${dialog.user}
