@@ -8,7 +8,6 @@ import { SignIn } from "./signin.js";
 import { MyJobs } from "./myjobs.js";
 import { JobPage } from "./job.js";
 import { JobBoard } from "./board.js";
-import { NotYetHere } from "./placeholder.js";
 import { Calendar } from "./calendar.js";
 import { JobMap } from "./map.js";
 import { Conflicts } from "./conflicts.js";
@@ -71,7 +70,7 @@ function App() {
     screen = html`<${JobPage} key=${route.id} device=${device} session=${session} jobId=${route.id} />`;
   } else {
     const name = links.some((link) => link.route === route.name) ? route.name : links[0]?.route;
-    const Screen = SCREENS[name] ?? NotYetHere;
+    const Screen = SCREENS[name] ?? MyJobs;
     screen = html`<${Screen} device=${device} session=${session} name=${name} />`;
   }
   const onSignOut = async () => {
