@@ -12,14 +12,6 @@ const JOB_TYPE = "application/x-fieldsync-job";
 /** What people call a job: its number, or its title before the server gave one. */
 export const jobName = (job) => job.job_number ?? job.title;
 
-/** Time order, then by number. */
-export function byTime(a, b) {
-  const at = a.scheduled_date ? Date.parse(a.scheduled_date) : Infinity;
-  const bt = b.scheduled_date ? Date.parse(b.scheduled_date) : Infinity;
-  if (at !== bt) return at < bt ? -1 : 1;
-  return String(a.job_number ?? a.id).localeCompare(String(b.job_number ?? b.id));
-}
-
 /** The job id a drop carries (null for anything else dropped, e.g. text). */
 export function droppedJob(event, dragging) {
   const data = event.dataTransfer;

@@ -7,10 +7,10 @@
 // pushed. Times are the browser's local time; days are local days.
 import { html, useEffect, useMemo, useRef, useState } from "./html.js";
 import { useView } from "./device.js";
-import { dayKey } from "./format.js";
+import { byScheduled, dayKey } from "./format.js";
 import { addDays, daysOf, dropTime, fromDayKey, moveFields, movable, placeOf, startOfDay, step } from "./calendar-time.js";
 import { lanesFor, useFieldUsers } from "./calendar-people.js";
-import { CalendarGrid, NotScheduled, byTime, jobName } from "./calendar-grid.js";
+import { CalendarGrid, NotScheduled, jobName } from "./calendar-grid.js";
 import { MoveDialog } from "./calendar-move.js";
 import { addCalendarStyle } from "./calendar-style.js";
 
@@ -51,8 +51,8 @@ function arrange(jobs, view, days) {
     if (!cells.has(key)) cells.set(key, []);
     cells.get(key).push(job);
   }
-  for (const list of cells.values()) list.sort(byTime);
-  unscheduled.sort(byTime);
+  for (const list of cells.values()) list.sort(byScheduled);
+  unscheduled.sort(byScheduled);
   return { cells, unscheduled, technicianIds };
 }
 

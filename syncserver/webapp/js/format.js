@@ -53,3 +53,11 @@ export function addressLine(location) {
   const city = [location.postal_code, location.city].filter(Boolean).join(" ");
   return [location.address, city].filter(Boolean).join(", ");
 }
+
+/** Scheduled order: by scheduled time, unscheduled last, then by job number. */
+export function byScheduled(a, b) {
+  const at = a.scheduled_date ? Date.parse(a.scheduled_date) : Infinity;
+  const bt = b.scheduled_date ? Date.parse(b.scheduled_date) : Infinity;
+  if (at !== bt) return at < bt ? -1 : 1;
+  return String(a.job_number ?? a.id).localeCompare(String(b.job_number ?? b.id));
+}

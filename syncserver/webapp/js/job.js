@@ -7,8 +7,12 @@ import { useView } from "./device.js";
 import { StatusActions, DescriptionForm, NoteForm, PhotoForm } from "./job-actions.js";
 import { CustomerCard, LocationCard, NotesCard, PhotosCard } from "./job-parts.js";
 import { Notices, Rejections } from "./job-notices.js";
-import { PlanCard, ServerRecord } from "./job-office.js";
+import { lazy } from "./lazy.js";
 import { priorityLabel, stamp, statusLabel } from "./format.js";
+
+// The dispatcher's parts, loaded for dispatchers and admins only.
+const PlanCard = lazy(() => import("./job-office.js"), "PlanCard");
+const ServerRecord = lazy(() => import("./job-office.js"), "ServerRecord");
 
 /** Whether a rejection or notice is about this job (the job, or its notes and photos). */
 const aboutJob = (jobId, noteAndPhotoIds) => (entity, id, fields) =>

@@ -7,22 +7,18 @@ import { Shell, linksFor } from "./shell.js";
 import { SignIn } from "./signin.js";
 import { MyJobs } from "./myjobs.js";
 import { JobPage } from "./job.js";
-import { JobBoard } from "./board.js";
-import { Calendar } from "./calendar.js";
-import { JobMap } from "./map.js";
-import { Conflicts } from "./conflicts.js";
-import { Devices } from "./devices.js";
-import { Users } from "./users.js";
+import { lazy } from "./lazy.js";
 
-// Each screen is a component ({device, session, name}) in a module of its own.
+// Each screen is a component ({device, session, name}) in a module of its own;
+// the console's are imported when first shown.
 const SCREENS = {
   "my-jobs": MyJobs,
-  jobs: JobBoard,
-  calendar: Calendar,
-  map: JobMap,
-  conflicts: Conflicts,
-  devices: Devices,
-  users: Users,
+  jobs: lazy(() => import("./board.js"), "JobBoard"),
+  calendar: lazy(() => import("./calendar.js"), "Calendar"),
+  map: lazy(() => import("./map.js"), "JobMap"),
+  conflicts: lazy(() => import("./conflicts.js"), "Conflicts"),
+  devices: lazy(() => import("./devices.js"), "Devices"),
+  users: lazy(() => import("./users.js"), "Users"),
 };
 
 function App() {

@@ -3,7 +3,7 @@
 // filters, each status's marker colour, and the tile settings (the server's URL
 // template from /ui/config.json; OpenStreetMap's attribution).
 import { appConfig } from "./api.js";
-import { byScheduled } from "./myjobs.js";
+import { byScheduled } from "./format.js";
 
 export const OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
 export const OSM_ATTRIBUTION =

@@ -5,21 +5,13 @@ import { html, useMemo, useState } from "./html.js";
 import { useView } from "./device.js";
 import { jobHref } from "./router.js";
 import { waitingText } from "./statusline.js";
-import { addressLine, clock, dayKey, dayName, priorityLabel, statusLabel } from "./format.js";
+import { addressLine, byScheduled, clock, dayKey, dayName, priorityLabel, statusLabel } from "./format.js";
 
 /** Whether a job belongs on the list: open ones, and those completed today. */
 export function onMyList(job, today = dayKey(new Date())) {
   if (job.status === "cancelled") return false;
   if (job.status === "completed") return Boolean(job.completed_date) && dayKey(job.completed_date) === today;
   return true;
-}
-
-/** Scheduled order: by scheduled time, unscheduled last, then by job number. */
-export function byScheduled(a, b) {
-  const at = a.scheduled_date ? Date.parse(a.scheduled_date) : Infinity;
-  const bt = b.scheduled_date ? Date.parse(b.scheduled_date) : Infinity;
-  if (at !== bt) return at < bt ? -1 : 1;
-  return String(a.job_number ?? a.id).localeCompare(String(b.job_number ?? b.id));
 }
 
 async function load(device, me) {

@@ -1,0 +1,26 @@
+// Screens loaded when first shown: a technician's phone never fetches the console's
+// modules on the way to My jobs (the service worker still keeps them for offline).
+import { html, useEffect, useState } from "./html.js";
+
+/** A component that imports `load()`'s module on first render and then renders
+ * its export `name` with the same props. */
+export function lazy(load, name) {
+  let loaded = null; // the component, once imported
+  return function Lazy(props) {
+    const [Component, setComponent] = useState(() => loaded);
+    const [error, setError] = useState(null);
+    useEffect(() => {
+      if (Component) return;
+      load().then(
+        (module) => {
+          loaded = module[name];
+          setComponent(() => loaded);
+        },
+        (caught) => setError(caught),
+      );
+    }, []);
+    if (error) return html`<p class="error" role="alert">This screen could not be loaded: ${error.message}</p>`;
+    if (!Component) return html`<p class="loading">Loading…</p>`;
+    return html`<${Component} ...${props} />`;
+  };
+}
