@@ -147,7 +147,7 @@ def test_upgrading_to_batched_device_logs_keeps_every_op(databases: DatabaseFact
 
     applied, stored, job_history = run_async(upgrade_and_read())
 
-    assert applied == ["0010_device_log_batches.sql"]
+    assert applied == ["0010_device_log_batches.sql", "0011_job_status_index.sql"]
     with psycopg.connect(url) as conn:
         after = conn.execute(f"SELECT {_LOG_COLUMNS} FROM device_log ORDER BY position").fetchall()
         pushes = conn.execute(

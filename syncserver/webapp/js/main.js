@@ -29,6 +29,8 @@ function App() {
 
   useEffect(() => {
     if (!session) return undefined;
+    // The role's first screen loads while the device opens, not after it.
+    SCREENS[linksFor(session.me.role)[0]?.route]?.preload?.();
     let opened = null;
     let alive = true;
     openDevice(session).then(
