@@ -6,7 +6,7 @@ import json
 from typing import Any, TypeVar
 
 import msgspec
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from syncserver.errors import InvalidRequest, PayloadTooLarge
@@ -30,11 +30,16 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise PayloadTooLarge(f"body larger than {limit} bytes", {"limit": limit})
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"body larger than {limit} bytes", {"limit": limit})
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"body larger than {limit} bytes", {"limit": limit})
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # The client left (a page navigated away mid-request): not the server's fault,
+        # and nobody reads the answer.
+        raise InvalidRequest("the client went away before its body arrived") from None
     return b"".join(chunks)
 
 

@@ -42,17 +42,20 @@ function isAppFile(request) {
 self.addEventListener("fetch", (event) => {
   const { request } = event;
   if (!isAppFile(request)) return;
+  // Every page of the app is index.html (the app routes by the fragment): one entry.
+  const key = request.mode === "navigate" ? "/ui/" : request;
   event.respondWith(
     (async () => {
-      const cache = await caches.open(CACHE);
       try {
         const response = await fetch(request);
-        if (response.ok) await cache.put(request, response.clone());
+        if (response.ok) {
+          // Kept for offline use without holding up the answer.
+          const copy = response.clone();
+          event.waitUntil(caches.open(CACHE).then((cache) => cache.put(key, copy)));
+        }
         return response;
       } catch (error) {
-        // Every page of the app is index.html (the app routes by the fragment).
-        const key = request.mode === "navigate" ? "/ui/" : request;
-        const cached = await cache.match(key, { ignoreSearch: true });
+        const cached = await caches.match(key, { cacheName: CACHE, ignoreSearch: true });
         if (cached) return cached;
         throw error;
       }

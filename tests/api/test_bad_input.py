@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import time
+
 import pytest
 
 from tests.support import ServerProcess, customer_fields, new_id, op
@@ -233,3 +236,22 @@ def test_nul_in_a_query_parameter_or_path_is_refused_never_a_500(server: ServerP
                  "/api/conflicts/%00"):  # fmt: skip
         r = api.get(path)
         assert r.status_code == 404 and r.json()["error"]["code"] == "not_found", path
+
+
+def test_a_client_that_leaves_mid_body_is_not_logged_as_a_server_error(
+    server: ServerProcess,
+) -> None:
+    """A page that navigates away during a push or pull: the server sees the body end
+    early. That is the client's doing, not an `internal` error in the server's log."""
+    before = server.log_path.read_text()
+    with socket.create_connection(("127.0.0.1", server.port)) as raw:
+        raw.sendall(
+            b"POST /sync/pull HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Authorization: Bearer " + server.api().token.encode() + b"\r\n"
+            b"Content-Length: 1000\r\n\r\n" + b'{"device_id": "d-'
+        )
+        time.sleep(0.3)
+    assert server.api().get("/healthz").status_code == 200
+    time.sleep(0.3)
+    added = server.log_path.read_text()[len(before) :]
+    assert "internal" not in added.lower() and "Traceback" not in added
