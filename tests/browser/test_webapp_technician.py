@@ -9,10 +9,12 @@ import re
 import time
 from typing import Any
 
+import pytest
 from PIL import Image
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.browser.webapp import ConsoleWatch, Office, my_job_titles, person, sign_in
+from tests.conftest import DatabaseFactory
 from tests.support import ServerProcess
 
 
@@ -178,3 +180,46 @@ def test_a_write_the_server_refuses_is_shown_on_the_job_with_its_reason(
     expect(page.get_by_role("status")).to_contain_text("All changes synced")
     page.get_by_role("button", name="Dismiss refused changes").click()
     expect(refused).to_have_count(0)
+
+
+def test_a_release_while_the_app_is_open_offers_a_reload_and_keeps_the_changes(
+    browser: Browser, databases: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The server restarts with other settings (a new /ui/config.json, so a new app
+    version and service worker) while a technician has the app open with a change
+    waiting: the page says it was updated; a reload runs the new version, the
+    change still waiting."""
+    release = ServerProcess(databases.create(), tmp_path_factory.mktemp("release"))
+    release.start()
+    context = browser.new_context()
+    try:
+        office = Office(release.api())
+        tess, token = person(release)
+        office.job("Replace inverter", tess["id"])
+        page = context.new_page()
+        sign_in(page, release, token)
+        expect(page.get_by_role("link", name="Replace inverter")).to_be_visible()
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+        context.set_offline(True)
+        page.get_by_role("link", name="Replace inverter").click()
+        page.get_by_role("button", name="Start").click()
+        expect(page.get_by_role("status")).to_contain_text("1 changes waiting")
+
+        release.stop()
+        release.extra_env["SYNCSERVER_MAP_TILE_URL"] = "http://tiles.test/{z}/{x}/{y}.png"
+        release.start()
+        context.set_offline(False)  # `online`: the app asks the worker to look for a release
+        banner = page.get_by_role("alert").filter(has_text="Fieldsync has been updated")
+        expect(banner).to_be_visible(timeout=15_000)
+        banner.get_by_role("button", name="Reload").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Replace inverter")
+        config = page.evaluate("() => fetch('/ui/config.json').then((r) => r.json())")
+        assert config["map_tile_url"].startswith("http://tiles.test/")
+        expect(page.get_by_role("alert").filter(has_text="updated")).to_have_count(0)
+        expect(page.get_by_role("status")).to_contain_text("All changes synced", timeout=15_000)
+        assert release.api().get("/api/jobs", q="Replace inverter").json()["items"][0][
+            "status"
+        ] == ("in_progress")
+    finally:
+        context.close()
+        release.stop()

@@ -8,6 +8,7 @@ import { SignIn } from "./signin.js";
 import { MyJobs } from "./myjobs.js";
 import { JobPage } from "./job.js";
 import { lazy } from "./lazy.js";
+import { UpdateBanner } from "./update.js";
 
 // Each screen is a component ({device, session, name}) in a module of its own;
 // the console's are imported when first shown.
@@ -87,4 +88,4 @@ if ("serviceWorker" in navigator) {
 }
 const root = document.getElementById("app");
 root.textContent = ""; // the "Loading" line of index.html
-render(html`<${App} />`, root);
+render(html`<${UpdateBanner} /><${App} />`, root);
