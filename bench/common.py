@@ -29,6 +29,27 @@ RESULTS = Path(__file__).resolve().parent / "results"
 ADMIN_TOKEN = "bench-admin-" + uuid.uuid4().hex
 
 
+# What a bench writes: (entity, id, fields), pushed as creates.
+Record = tuple[str, str, dict[str, Any]]
+
+
+def create_ops(records: list[Record], ts: int) -> list[dict[str, Any]]:
+    """The records as one device's create ops, seq 1 on, all at `ts` (tc = seq)."""
+    return [
+        {
+            "seq": seq,
+            "ts": ts,
+            "tc": seq,
+            "entity": entity,
+            "id": entity_id,
+            "action": "create",
+            "fields": fields,
+            "base": 0,
+        }
+        for seq, (entity, entity_id, fields) in enumerate(records, start=1)
+    ]
+
+
 def percentile(values: list[float], p: float) -> float:
     if not values:
         return float("nan")

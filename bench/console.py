@@ -102,7 +102,16 @@ import psycopg
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 
 from bench import ingest
-from bench.common import ADMIN_TOKEN, fresh_database, percentile, postgres, server, write_result
+from bench.common import (
+    ADMIN_TOKEN,
+    Record,
+    create_ops,
+    fresh_database,
+    percentile,
+    postgres,
+    server,
+    write_result,
+)
 from bench.workload import DeviceStream
 from syncserver.storage import jobs as job_sql
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
@@ -334,28 +343,13 @@ def create_users(url: str) -> tuple[list[str], str]:
         return techs, str(r.json()["token"])
 
 
-Record = tuple[str, str, dict[str, Any]]
-
-
 def _streams(groups: list[list[Record]], devices: int, prefix: str, ts: int) -> list[DeviceStream]:
     """Groups of records dealt round-robin over `devices` office devices, as creates
     (a group's records stay in order on one device)."""
     streams = []
     for d in range(devices):
         records = [record for group in groups[d::devices] for record in group]
-        ops = [
-            {
-                "seq": seq,
-                "ts": ts,
-                "tc": seq,
-                "entity": entity,
-                "id": entity_id,
-                "action": "create",
-                "fields": fields,
-                "base": 0,
-            }
-            for seq, (entity, entity_id, fields) in enumerate(records, start=1)
-        ]
+        ops = create_ops(records, ts)
         batches = [ops[i : i + BATCH] for i in range(0, len(ops), BATCH)]
         streams.append(DeviceStream(f"{prefix}-{d}-{uuid.uuid4().hex[:6]}", batches))
     return streams

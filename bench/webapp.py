@@ -60,7 +60,16 @@ from typing import Any
 import httpx
 from playwright.sync_api import Page, expect, sync_playwright
 
-from bench.common import ADMIN_TOKEN, fresh_database, percentile, postgres, server, write_result
+from bench.common import (
+    ADMIN_TOKEN,
+    Record,
+    create_ops,
+    fresh_database,
+    percentile,
+    postgres,
+    server,
+    write_result,
+)
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 
 CUSTOMERS = 60  # each with one location
@@ -177,7 +186,7 @@ def seed(url: str) -> tuple[str, dict[str, int]]:
         rng = random.Random(14)
         now = datetime.now(UTC)
         today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        records: list[tuple[str, str, dict[str, Any]]] = []
+        records: list[Record] = []
         for i in range(CUSTOMERS):
             cid, lid = f"cu-{i:04d}", f"lo-{i:04d}"
             records.append(
@@ -235,19 +244,7 @@ def seed(url: str) -> tuple[str, dict[str, int]]:
                 )
             )
         ts = int(time.time() * 1000)
-        ops = [
-            {
-                "seq": seq,
-                "ts": ts,
-                "tc": seq,
-                "entity": entity,
-                "id": entity_id,
-                "action": "create",
-                "fields": fields,
-                "base": 0,
-            }
-            for seq, (entity, entity_id, fields) in enumerate(records, start=1)
-        ]
+        ops = create_ops(records, ts)
         device = f"bench-office-{uuid.uuid4().hex[:8]}"
         for start in range(0, len(ops), BATCH):
             r = http.post(
