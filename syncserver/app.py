@@ -8,7 +8,6 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -22,17 +21,17 @@ from starlette.routing import Route, WebSocketRoute
 
 from schema import wire
 from schema.migrate import migrate
-from syncserver.auth import Authenticator, blob_secret, bootstrap_admin
-from syncserver.blobs import LocalBlobStore, S3BlobStore
+from syncserver.auth import Authenticator, bootstrap_admin
+from syncserver.blobs import S3BlobStore
 from syncserver.codec import respond
 from syncserver.config import Settings
 from syncserver.db import create_engine, database_url
 from syncserver.errors import SyncError
 from syncserver.handlers import photos as photo_handlers
 from syncserver.handlers import realtime as realtime_handlers
-from syncserver.handlers.webapp import WebApp
+from syncserver.handlers.webapp import SDK_PATH, WebApp
 from syncserver.openapi import ENDPOINTS, openapi_document
-from syncserver.photos import Sweeper, Thumbnailer, UploadChecker
+from syncserver.photos import Sweeper, Thumbnailer, UploadChecker, open_blob_store
 from syncserver.realtime import Hub
 from syncserver.state import ServerState
 
@@ -116,19 +115,10 @@ def create_app(settings: Settings) -> Starlette:
                     flush=True,
                 )
             auth = Authenticator(engine, admin_hash)
-            blobs: LocalBlobStore | S3BlobStore
-            if settings.s3_bucket:
-                blobs = S3BlobStore(
-                    settings.s3_bucket,
-                    settings.s3_endpoint,
-                    settings.s3_region,
-                    settings.s3_access_key_id,
-                    settings.s3_secret_access_key,
-                )
+            blobs = await open_blob_store(engine, settings)
+            if isinstance(blobs, S3BlobStore):
                 checker = UploadChecker(engine, blobs, interval=1.0)
                 await checker.start()
-            else:
-                blobs = LocalBlobStore(Path(settings.data_dir) / "blobs", await blob_secret(engine))
             thumbnailer = Thumbnailer(engine, blobs, interval=0.5)
             await thumbnailer.start()
             sweeper = Sweeper(
@@ -159,7 +149,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/ui/{path:path}", webapp.page, methods=["GET"]),
         Route("/openapi.json", _openapi, methods=["GET"]),
         Route("/docs", _docs, methods=["GET"]),
-        Route("/sdk/fieldsync.js", _sdk, methods=["GET"]),
+        Route(SDK_PATH, webapp.sdk, methods=["GET"]),
         WebSocketRoute("/sync/ws", realtime_handlers.socket),
         Route("/blobs/{key:path}", photo_handlers.put_blob, methods=["PUT"]),
         Route("/blobs/{key:path}", photo_handlers.get_blob, methods=["GET"]),
@@ -182,12 +172,6 @@ async def _docs(request: Request) -> Response:
     """A page that renders /openapi.json (its script is in the page; it loads nothing else)."""
     page = resources.files("syncserver.static").joinpath("docs.html").read_bytes()
     return Response(page, media_type="text/html; charset=utf-8")
-
-
-async def _sdk(request: Request) -> Response:
-    """The browser SDK (clients/js/fieldsync.js), an ES module pages import from here."""
-    module = resources.files("clients").joinpath("js/fieldsync.js").read_bytes()
-    return Response(module, media_type="text/javascript; charset=utf-8")
 
 
 async def _openapi(request: Request) -> Response:

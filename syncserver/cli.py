@@ -38,9 +38,10 @@ async def _prepare(settings: Settings, demo: bool) -> list[DemoUser]:
             click.echo(f"Generated admin token (shown once, keep it): {generated}")
         if not demo:
             return []
-        from syncserver.demo import blob_store, seed_demo
+        from syncserver.demo import seed_demo
+        from syncserver.photos import open_blob_store
 
-        return await seed_demo(engine, await blob_store(engine, settings))
+        return await seed_demo(engine, await open_blob_store(engine, settings))
     finally:
         await engine.dispose()
 

@@ -16,7 +16,6 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from typing import NamedTuple
 
 from PIL import Image, ImageDraw, ImageFont
@@ -25,9 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from changelog.hlc import wall_ms
 from schema import wire
 from syncserver import photos
-from syncserver.auth import BUILTIN_ADMIN_ID, Principal, blob_secret, hash_token, new_token
-from syncserver.blobs import LocalBlobStore, S3BlobStore
-from syncserver.config import Settings
+from syncserver.auth import BUILTIN_ADMIN_ID, Principal, hash_token, new_token
+from syncserver.blobs import LocalBlobStore
 from syncserver.push import push
 from syncserver.storage import photos as photo_store
 from syncserver.storage import projection
@@ -415,21 +413,6 @@ def _photo_op(photo: _Photo, key: str, data: bytes, today: date) -> Op:
 
 # --- photos -----------------------------------------------------------------------
 
-BlobStore = LocalBlobStore | S3BlobStore
-
-
-async def blob_store(engine: AsyncEngine, settings: Settings) -> BlobStore:
-    """The blob store the server will use (as syncserver/app.py builds it)."""
-    if settings.s3_bucket:
-        return S3BlobStore(
-            settings.s3_bucket,
-            settings.s3_endpoint,
-            settings.s3_region,
-            settings.s3_access_key_id,
-            settings.s3_secret_access_key,
-        )
-    return LocalBlobStore(Path(settings.data_dir) / "blobs", await blob_secret(engine))
-
 
 def battery_rack_jpeg(caption: str, faulty: tuple[tuple[int, int], ...]) -> bytes:
     """A 640x480 JPEG of a battery rack: four shelves of four modules, the faulty ones
@@ -461,7 +444,7 @@ async def _one_chunk(data: bytes) -> AsyncIterator[bytes]:
     yield data
 
 
-async def _upload(engine: AsyncEngine, store: BlobStore, job_id: str, data: bytes) -> str:
+async def _upload(engine: AsyncEngine, store: photos.BlobStore, job_id: str, data: bytes) -> str:
     """Record an upload for the job and store its bytes as a device's upload would be
     stored and verified; returns its key. A photo pushed with it is `available`."""
     key = f"jobs/{job_id}/{uuid.uuid4().hex}"
@@ -494,7 +477,7 @@ async def _seeded(engine: AsyncEngine) -> bool:
 
 
 async def seed_demo(
-    engine: AsyncEngine, store: BlobStore, today: date | None = None
+    engine: AsyncEngine, store: photos.BlobStore, today: date | None = None
 ) -> list[DemoUser]:
     """Create the demo users, each with a fresh token, and the demo week (once: a second
     call adds no data). `today` defaults to the server clock's UTC date."""

@@ -20,6 +20,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -29,9 +30,10 @@ from changelog import devicelog
 from changelog.hlc import wall_ms
 from schema import wire
 from syncserver import serverlog
-from syncserver.auth import BUILTIN_ADMIN_ID, Principal
+from syncserver.auth import BUILTIN_ADMIN_ID, Principal, blob_secret
 from syncserver.background import every
 from syncserver.blobs import LocalBlobStore, S3BlobStore
+from syncserver.config import Settings
 from syncserver.errors import Forbidden, InvalidRequest, NotFound
 from syncserver.storage import photos as photo_store
 from syncserver.storage import reads
@@ -39,6 +41,21 @@ from syncserver.thumbnails import SUFFIX, make_thumbnail, register_heic, thumbna
 from syncserver.timefmt import rfc3339_ms
 
 BlobStore = LocalBlobStore | S3BlobStore
+
+
+async def open_blob_store(engine: AsyncEngine, settings: Settings) -> BlobStore:
+    """The bucket of the settings, or else the local store in the data directory."""
+    if settings.s3_bucket:
+        return S3BlobStore(
+            settings.s3_bucket,
+            settings.s3_endpoint,
+            settings.s3_region,
+            settings.s3_access_key_id,
+            settings.s3_secret_access_key,
+        )
+    return LocalBlobStore(Path(settings.data_dir) / "blobs", await blob_secret(engine))
+
+
 _SERVER = Principal(BUILTIN_ADMIN_ID, "admin")
 log = logging.getLogger("syncserver.photos")
 

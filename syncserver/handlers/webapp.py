@@ -1,4 +1,5 @@
-"""The web app under /ui (PROTOCOL.md section 15), served by the server itself.
+"""The web app under /ui and the browser SDK module (PROTOCOL.md section 15), served by
+the server itself.
 
 Every file of syncserver/webapp is read once, when the app is made. `/ui` and any
 path under it that names no file answer index.html (the app routes by the URL's
@@ -83,6 +84,7 @@ class WebApp:
         ).encode()
         if "sw.js" in files:
             self.assets["sw.js"] = _asset(preamble + files["sw.js"], _TYPES[".js"])
+        self._sdk = _asset(sdk, _TYPES[".js"])
 
     @classmethod
     def from_package(cls, settings: Settings) -> WebApp:
@@ -98,6 +100,10 @@ class WebApp:
         if request.headers.get("if-none-match") == asset.etag:
             return Response(status_code=304, headers=headers)
         return Response(asset.body, media_type=asset.media_type, headers=headers)
+
+    async def sdk(self, request: Request) -> Response:
+        """GET /sdk/fieldsync.js: the browser SDK (clients/js/fieldsync.js)."""
+        return self._send(request, self._sdk)
 
     async def page(self, request: Request) -> Response:
         """GET /ui, /ui/ and any path under /ui that is not a file: the app's page."""
