@@ -7,6 +7,7 @@
 // shows within seconds. Names of customers come from the device's replica.
 import { html, useEffect, useMemo, useRef, useState } from "./html.js";
 import { api } from "./api.js";
+import { useChanges } from "./device.js";
 import { jobHref } from "./router.js";
 import { useTechnicians } from "./people.js";
 import { NewJob } from "./job-new.js";
@@ -40,27 +41,6 @@ export function jobQuery(filters) {
 
 const NO_FILTERS = { status: "", technician: "", serviceType: "", priority: "", from: "", to: "", q: "", sort: "scheduled_date" };
 
-/** Reload on every change of the device's view, at most once per `ms`. */
-function useChangeTick(device, ms = 1000) {
-  const [tick, setTick] = useState(0);
-  useEffect(() => {
-    let timer = null;
-    const onChange = () => {
-      if (timer) return;
-      timer = setTimeout(() => {
-        timer = null;
-        setTick((t) => t + 1);
-      }, ms);
-    };
-    device.addEventListener("change", onChange);
-    return () => {
-      clearTimeout(timer);
-      device.removeEventListener("change", onChange);
-    };
-  }, [device]);
-  return tick;
-}
-
 /** Customers' names for a page of jobs, from the device's replica. */
 async function customerNames(device, jobs) {
   const ids = [...new Set(jobs.map((job) => job.customer_id))];
@@ -85,7 +65,8 @@ export function JobBoard({ device, session }) {
   const [state, setState] = useState({ page: null, names: new Map(), error: null, key: null });
   const [creating, setCreating] = useState(false);
   const technicians = useTechnicians(session);
-  const tick = useChangeTick(device);
+  const [tick, setTick] = useState(0); // the device's changes reload the page shown
+  useChanges(device, () => setTick((t) => t + 1), 1000);
   const cursor = cursors[cursors.length - 1];
   const query = useMemo(() => jobQuery(filters), [filters]);
   const request = useRef(0);

@@ -1,45 +1,12 @@
-// The calendar's lanes: who jobs are planned for. Technicians and service
-// providers come from GET /api/users (dispatchers and admins may list users),
-// kept in sessionStorage for the tab so an offline reload still names them.
-import { useEffect, useState } from "./html.js";
-import { allPages } from "./api.js";
-import { FIELD_ROLES } from "./calendar-time.js";
-
-const KEY = (userId) => `fieldsync.calendar.users.${userId}`;
-
-function cached(userId) {
-  try {
-    return JSON.parse(sessionStorage.getItem(KEY(userId)) ?? "null");
-  } catch {
-    return null;
-  }
-}
+// The calendar's lanes: who jobs are planned for, the technicians and service
+// providers of people.js.
+import { FIELD_ROLES, useUserList } from "./people.js";
 
 /** {users, problem}: every user that can be given a job (active or not), or
  * null until known; `problem` is the last failed load's error (offline). */
 export function useFieldUsers(session) {
-  const [state, setState] = useState(() => ({ users: cached(session.me.id), problem: null }));
-  useEffect(() => {
-    let alive = true;
-    const load = () =>
-      allPages(session, "/api/users").then(
-        (all) => {
-          const users = all
-            .filter((u) => FIELD_ROLES.includes(u.role))
-            .map(({ id, name, email, role, active }) => ({ id, name, email, role, active }));
-          sessionStorage.setItem(KEY(session.me.id), JSON.stringify(users));
-          if (alive) setState({ users, problem: null });
-        },
-        (problem) => alive && setState((old) => ({ users: old.users, problem })),
-      );
-    load();
-    addEventListener("online", load); // offline at the start: try again once back
-    return () => {
-      alive = false;
-      removeEventListener("online", load);
-    };
-  }, [session.token]);
-  return state;
+  const { users, problem } = useUserList(session);
+  return { users: users && users.filter((u) => FIELD_ROLES.includes(u.role)), problem };
 }
 
 /** The lanes of the calendar: `Unassigned` first, then the active technicians by

@@ -9,9 +9,6 @@ export const END_HOUR = 20; // the last slot is 19:00-20:00
 export const DEFAULT_HOUR = 9;
 export const HOURS = Array.from({ length: END_HOUR - FIRST_HOUR }, (_, i) => FIRST_HOUR + i);
 
-/** Jobs planned on the calendar are done by these roles (PROTOCOL.md section 3). */
-export const FIELD_ROLES = ["technician", "service_provider"];
-
 export const startOfDay = (date) => {
   const d = new Date(date);
   return new Date(d.getFullYear(), d.getMonth(), d.getDate());

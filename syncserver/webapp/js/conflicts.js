@@ -6,6 +6,8 @@
 // changes (at most once a second) and every 5 s while shown, so new notices appear.
 import { html, useCallback, useEffect, useRef, useState } from "./html.js";
 import { api, allPages } from "./api.js";
+import { useChanges } from "./device.js";
+import { useUsers } from "./people.js";
 import { jobHref } from "./router.js";
 import { shownValue, stamp } from "./format.js";
 import { SummaryCharts } from "./conflicts-chart.js";
@@ -17,36 +19,6 @@ const LIVE_EVERY_MS = 1000;
 const POLL_EVERY_MS = 5000;
 
 const OUTCOMES = { keep_winner: "kept the winner", apply_loser: "applied the loser", set: "set a value" };
-
-/** Calls `run` after each `change` of the device, at most once per `every` ms
- * (a change within that time makes one more call when it is over); and every
- * `poll` ms while the page is visible, since a write that lost on every field
- * changes nothing on the device, yet makes a notice. */
-function useLiveReload(device, run, every, poll) {
-  const latest = useRef(run);
-  latest.current = run;
-  useEffect(() => {
-    let last = 0;
-    let timer = null;
-    const onChange = () => {
-      if (timer) return;
-      timer = setTimeout(() => {
-        timer = null;
-        last = Date.now();
-        latest.current();
-      }, Math.max(0, last + every - Date.now()));
-    };
-    const ticker = setInterval(() => {
-      if (document.visibilityState === "visible" && Date.now() - last >= poll) onChange();
-    }, poll);
-    device.addEventListener("change", onChange);
-    return () => {
-      clearTimeout(timer);
-      clearInterval(ticker);
-      device.removeEventListener("change", onChange);
-    };
-  }, [device, every, poll]);
-}
 
 /** Who a user id is, by name when the users list has them. */
 const nameOf = (users, id) => users.find((u) => u.id === id)?.name ?? id;
@@ -108,7 +80,8 @@ export function Conflicts({ device, session }) {
   const [cursors, setCursors] = useState([null]); // the cursor of each page up to this one
   const [list, setList] = useState({ items: undefined, next: null, error: null });
   const [summary, setSummary] = useState(null);
-  const [people, setPeople] = useState({ users: [], devices: [] });
+  const users = useUsers(session);
+  const [devices, setDevices] = useState([]);
   const [pending, setPending] = useState(null); // {notice, action}: the dialog open
   const [resolving, setResolving] = useState({ busy: false, error: null });
   const [message, setMessage] = useState(null); // {text, bad}
@@ -143,14 +116,16 @@ export function Conflicts({ device, session }) {
   useEffect(() => {
     reload();
   }, [reload]);
-  useLiveReload(device, reload, LIVE_EVERY_MS, POLL_EVERY_MS);
+  // A write that lost on every field changes nothing on this device, yet makes a
+  // notice: poll as well while the page is visible.
+  useChanges(device, reload, LIVE_EVERY_MS, POLL_EVERY_MS);
 
   useEffect(() => {
     let alive = true;
-    Promise.all([
-      allPages(session, "/api/users").catch(() => []),
-      allPages(session, "/api/devices").catch(() => []),
-    ]).then(([users, devices]) => alive && setPeople({ users, devices }));
+    allPages(session, "/api/devices").then(
+      (devices) => alive && setDevices(devices),
+      () => {},
+    );
     return () => {
       alive = false;
     };
@@ -203,7 +178,7 @@ export function Conflicts({ device, session }) {
       the other): the later write won. Keep the winner, apply the loser, or set a value of your own.</p>
     <div aria-live="polite">${message && html`<p class=${message.bad ? "error" : ""}>${message.text}</p>`}</div>
     <${ConflictFilters} filters=${filters} fields=${Object.keys(summary?.by_field ?? {})}
-      users=${people.users} devices=${people.devices} onChange=${changeFilters} />
+      users=${users} devices=${devices} onChange=${changeFilters} />
     ${error && html`<p class="error" role="alert">Could not read the conflicts: ${error.message} (${error.code})</p>`}
     ${items === undefined
       ? html`<p class="loading">Loading…</p>`
@@ -213,7 +188,7 @@ export function Conflicts({ device, session }) {
             <th scope="col">${resolved ? "Resolution" : "Resolve"}</th>
           </tr></thead>
           <tbody>
-            ${items.map((n) => html`<${NoticeRow} key=${n.id} notice=${n} users=${people.users} onResolve=${openDialog} />`)}
+            ${items.map((n) => html`<${NoticeRow} key=${n.id} notice=${n} users=${users} onResolve=${openDialog} />`)}
           </tbody>
         </table>
         <p id="conflicts-shown" class="hint">

@@ -81,3 +81,36 @@ export function useSyncState(device) {
   }, [device]);
   return state;
 }
+
+/** Calls `run` after each `change` of the device's view (in this tab or another),
+ * at most once per `every` ms (a change within that time makes one more call when
+ * it is over); with `poll`, also every `poll` ms while the page is visible. For
+ * screens that read the server's APIs: the device pulls on pokes, so its changes
+ * say the server's data moved. */
+export function useChanges(device, run, every, poll = 0) {
+  const latest = useRef(run);
+  latest.current = run;
+  useEffect(() => {
+    let last = 0;
+    let timer = null;
+    const onChange = () => {
+      if (timer) return;
+      timer = setTimeout(() => {
+        timer = null;
+        last = Date.now();
+        latest.current();
+      }, Math.max(0, last + every - Date.now()));
+    };
+    const ticker = poll
+      ? setInterval(() => {
+          if (document.visibilityState === "visible" && Date.now() - last >= poll) onChange();
+        }, poll)
+      : null;
+    device.addEventListener("change", onChange);
+    return () => {
+      clearTimeout(timer);
+      clearInterval(ticker);
+      device.removeEventListener("change", onChange);
+    };
+  }, [device, every, poll]);
+}

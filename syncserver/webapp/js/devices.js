@@ -5,6 +5,7 @@
 // does a `change` of this browser's device, at most once per 2 s.
 import { html, useCallback, useEffect, useRef, useState } from "./html.js";
 import { allPages } from "./api.js";
+import { useChanges } from "./device.js";
 import { stamp } from "./format.js";
 
 const CHANGE_RELOAD_MS = 2000;
@@ -66,23 +67,8 @@ const when = (time) => (time ? stamp(time) : "Never");
 
 export function Devices({ device, session }) {
   const { data, error, loading, loadedAt, reload } = useDevices(session);
-  useEffect(() => {
-    // The view changed (a pull brought changes): devices moved too. Once per 2 s at most.
-    let timer = null;
-    const onChange = () => {
-      if (timer === null) {
-        timer = setTimeout(() => {
-          timer = null;
-          reload();
-        }, CHANGE_RELOAD_MS);
-      }
-    };
-    device.addEventListener("change", onChange);
-    return () => {
-      device.removeEventListener("change", onChange);
-      clearTimeout(timer);
-    };
-  }, [device, reload]);
+  // The view changed (a pull brought changes): devices moved too. Once per 2 s at most.
+  useChanges(device, reload, CHANGE_RELOAD_MS);
 
   return html`<section aria-labelledby="devices-title">
     <div class="row heading-row">
