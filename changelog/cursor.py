@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from schema.errors import InvalidRequest
+
 _FORMAT = re.compile(r"^v1\.(\d{1,19})\.(\d{1,19})\.(\d{1,19})(?:\.(\d{1,19}))?$")
 
 
@@ -30,12 +32,17 @@ class Cursor:
         return f"v1.{self.after}.{self.horizon}.{self.notices}{held}"
 
 
+def _not_ours() -> InvalidRequest:
+    return InvalidRequest("cursor is not one this server issued", {"field": "cursor"})
+
+
 def decode_cursor(value: str) -> Cursor:
+    """The cursor a pull presents; `invalid_request` if this server did not issue it."""
     match = _FORMAT.match(value)
     if not match:
-        raise ValueError("cursor is not one this server issued")
+        raise _not_ours()
     after, horizon, notices = (int(g) for g in match.groups()[:3])
     held = None if match.group(4) is None else int(match.group(4))
     if max(after, horizon, notices, held or 0) >= 2**63:
-        raise ValueError("cursor is not one this server issued")
+        raise _not_ours()
     return Cursor(after, horizon, notices, held)

@@ -1,4 +1,5 @@
-"""SQL for the device logs, the devices that own them, and commit positions.
+"""SQL for the device logs (`device_log_batches`), the devices that own them, and
+commit positions.
 
 Commit positions come from transaction ids: a push's ops get `xid * 1024 + k`.
 A push first takes advisory locks on its device and on every entity it
@@ -10,16 +11,28 @@ that serves only positions below its snapshot's xmin never skips a change
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from changelog import driver
+from schema import wire
+from schema.errors import SyncError
+from schema.ops import log_columns
 
 POSITIONS_PER_TRANSACTION = 1024  # more than the ops a push may carry (wire.MAX_PUSH_OPS)
+
+# Positions below this are final in the statement's snapshot: every transaction
+# with a smaller xid has ended, and any still to write gets a larger one. A pull
+# serves only these (changelog/pages.py, changelog/restricted.py), and realtime
+# pokes only once a pull would serve the change (changelog/pokes.py).
+SAFE_POSITION = (
+    f"pg_snapshot_xmin(pg_current_snapshot())::text::bigint * {POSITIONS_PER_TRANSACTION}"
+)
 _names = msgspec.json.Encoder()
 
 # Lock names arrive as one JSON array (no per-name parameter work in the driver).
@@ -187,3 +200,71 @@ async def record_push(conn: AsyncConnection, device_id: str) -> None:
     """Note a push that appended nothing (all duplicates). A push that appends ops
     acknowledges them in the merge's write (syncserver/storage/merge.py)."""
     await driver.rows(conn, _RECORD_PUSH, {"device_id": device_id})
+
+
+def _texts(param: str) -> str:
+    """A `text[]` from a parameter holding a JSON array of strings (or nulls)."""
+    return (
+        f"ARRAY(SELECT v FROM json_array_elements_text(CAST({param} AS json))"
+        " WITH ORDINALITY AS t(v, i) ORDER BY i)"
+    )
+
+
+# A batch appended to its device log, and acknowledged on the device, as CTEs of the
+# merge's one statement (changelog/merge.py). Binds `append_params`, `:device_id`,
+# `:user_id` and `:received_at`.
+APPEND_CTES = f"""
+logged AS (
+    INSERT INTO device_log_batches (device_id, first_seq, last_seq, position, user_id,
+                                    received_at, ops, entities, entity_ids, actions, results)
+    SELECT CAST(:device_id AS text), CAST(:first_seq AS bigint), CAST(:acked AS bigint),
+           CAST(:first_position AS bigint), CAST(:user_id AS text),
+           to_timestamp(:received_at / 1000.0),
+           {_texts(":ops")}, {_texts(":op_entities")}, {_texts(":op_entity_ids")},
+           {_texts(":op_actions")}, CAST(:results AS jsonb)
+    WHERE CAST(:results AS jsonb) IS NOT NULL
+),
+acked AS (
+    UPDATE devices SET acked_seq = greatest(acked_seq, CAST(:acked AS bigint)),
+                       last_push_at = now()
+    WHERE device_id = CAST(:device_id AS text) AND CAST(:acked AS bigint) IS NOT NULL
+)
+"""
+
+_REJECTED = (None, None)  # a rejected op's version and lost fields
+_encoder = msgspec.json.Encoder()
+
+# `APPEND_CTES`'s parameters when nothing is appended (a rebuild's replay).
+NO_APPEND: dict[str, Any] = dict.fromkeys(
+    ("ops", "op_entities", "op_entity_ids", "op_actions", "results", "first_seq",
+     "first_position", "acked")
+)  # fmt: skip
+
+
+def append_params(
+    ops: Sequence[wire.Op],
+    errors: Sequence[wire.OpError | None],
+    texts: Sequence[str],
+    first_position: int,
+    verdicts: Mapping[int, tuple[Any, Any]],
+) -> dict[str, Any]:
+    """`APPEND_CTES`'s parameters: the batch's ops as received, and what became of
+    each. The row keeps only the first seq and position: the rest follow one by one,
+    within the transaction's positions."""
+    if first_position % POSITIONS_PER_TRANSACTION + len(ops) > POSITIONS_PER_TRANSACTION:
+        raise SyncError("a batch's positions must stay within its transaction's")
+    columns = [log_columns(op) for op in ops]
+    results = [
+        (error is None, error, *(verdicts.get(op.seq, _REJECTED) if error is None else _REJECTED))
+        for op, error in zip(ops, errors, strict=True)
+    ]
+    return {
+        "ops": _encoder.encode(list(texts)).decode(),
+        "op_entities": _encoder.encode([c[0] for c in columns]).decode(),
+        "op_entity_ids": _encoder.encode([c[1] for c in columns]).decode(),
+        "op_actions": _encoder.encode([c[2] for c in columns]).decode(),
+        "results": _encoder.encode(results).decode(),
+        "first_seq": ops[0].seq,
+        "first_position": first_position,
+        "acked": ops[-1].seq,
+    }

@@ -1,8 +1,8 @@
 """Hot-path statements run straight on the psycopg connection.
 
 SQLAlchemy's own work per statement (cache key, execution context, the
-greenlet hop, result wrapping) cost more CPU than psycopg's, about 240 us
-against 150 on the development machine, and a push makes three statements.
+greenlet hop, result wrapping) costs more CPU than psycopg's own, and a push
+makes three statements (bench/README.md has the figures).
 These helpers run the same `text()` statements on the driver connection
 inside the caller's SQLAlchemy transaction, prepared on the server;
 `transaction` also begins and commits there.
@@ -85,7 +85,7 @@ async def rows(
 @asynccontextmanager
 async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A pooled connection in a transaction that psycopg begins and commits (or
-    rolls back on an exception): SQLAlchemy's `begin()` and commit cost twice the
+    rolls back on an exception): SQLAlchemy's `begin()` and commit cost more
     CPU. Run every statement of the block through `rows`."""
     async with engine.connect() as conn:
         driver = await connection(conn)

@@ -1,9 +1,9 @@
 """A pull page's JSON text straight from PostgreSQL, as bytes.
 
-A page is one text value of about 1.7 MB for 5,000 changes. Loaded the usual
-way it would be decoded to `str` and encoded back to bytes for the response:
-two passes over every byte for nothing. This runs the page statement on the
-driver connection with `text` results loaded as bytes; every other column
+A page is one text value of megabytes. Loaded the usual way, it would be
+decoded to `str` and encoded back to bytes for the response: two passes
+over every byte for nothing. This runs the page statement on the driver
+connection with `text` results loaded as bytes; every other column
 type loads as usual.
 """
 

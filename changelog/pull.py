@@ -1,92 +1,78 @@
-"""Pull (PROTOCOL.md section 6): pages of changes after a cursor, and undelivered notices.
+"""Pull (docs/protocol.md, "Pull"): device ownership, notice acknowledgement, one page.
 
-A position is `xid * 1024 + k` (changelog/devicelog.py). Every transaction
-whose xid is below the snapshot's xmin has finished, and any transaction
-still to write gets a larger xid; so a page serves only positions below
-`xmin * 1024`, and a cursor never skips a change committed after it. A
-change of a transaction that committed while an older one is still running
-waits for the next pull.
-
-Each page is one statement, so one snapshot; PostgreSQL assembles the changes
-as JSON text, which goes to the client without being parsed here.
+Admins and dispatchers page through every change (changelog/pages.py);
+technicians and service providers through what they see (changelog/restricted.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from changelog import devicelog
+from changelog import notices as notice_store
+from changelog.cursor import Cursor, decode_cursor
+from changelog.hlc import wall_ms
+from changelog.pages import ChangesPage, changes_page
+from changelog.restricted import restricted_page
+from schema import wire
+from schema.errors import DeviceTaken
+from schema.rights import SEES_EVERYTHING, Principal
 
-from changelog import pagetext
-from changelog.cursor import Cursor
-from changelog.devicelog import POSITIONS_PER_TRANSACTION
+NOTICES_PER_PULL = 500
 
-# Each row keeps its pull entry rendered (`change`, written by the merge): a page
-# is those entries joined. The brackets are added in Python: a `'[' || ... || ']'`
-# here copies the 1.7 MB page twice more and costs a tenth of the pull. The
-# aggregate reads the ordered LIMIT subquery in order (an ORDER BY inside
-# string_agg would sort all over again and halve the rate);
-# tests/api/test_pull.py checks that pages come oldest first.
-#
-# One statement, so one snapshot: `safe` comes from the very snapshot that reads
-# the rows (pg_current_snapshot is the statement's snapshot in READ COMMITTED).
-_PAGE = text(
-    """
-    WITH bound AS (
-        SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint
-               * :per_transaction AS safe
-    ), horizon AS (
-        SELECT coalesce(CAST(:horizon AS bigint), safe - 1) AS horizon FROM bound
+
+async def pull(
+    engine: AsyncEngine, principal: Principal, request: wire.PullRequest
+) -> wire.PullResponse:
+    cursor = None if request.cursor is None else decode_cursor(request.cursor)
+    async with engine.connect() as conn:
+        # Three statements, each its own transaction: no BEGIN/COMMIT round trips.
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        acked = await devicelog.claim_for_pull(
+            conn, request.device_id, principal.user_id, cursor.notices if cursor else 0
+        )
+        if acked is None:
+            raise DeviceTaken(f"device {request.device_id} belongs to another user")
+        page = await _page(conn, principal, request, cursor, acked)
+        notices, last_notice, count = await notice_store.for_device(
+            conn, request.device_id, acked, NOTICES_PER_PULL, page.safe
+        )
+    next_cursor = Cursor(
+        page.cursor.after,
+        page.cursor.horizon,
+        acked if last_notice is None else last_notice,
+        page.cursor.held,
     )
-    SELECT coalesce(page.changes, ''), page.last,
-           coalesce((SELECT e.version FROM entities e
-                     WHERE e.version > coalesce(page.last, :after)
-                       AND NOT (e.deleted AND e.version <= (SELECT horizon FROM horizon))
-                     ORDER BY e.version LIMIT 1) < (SELECT safe FROM bound), false),
-           (SELECT safe FROM bound), (SELECT horizon FROM horizon)
-    FROM (SELECT string_agg(change, ',') AS changes, max(version) AS last
-          FROM (SELECT version, change FROM entities
-                WHERE version > :after
-                  AND NOT (deleted AND version <= (SELECT horizon FROM horizon))
-                ORDER BY version
-                LIMIT :limit) AS rows
-          -- Cut at `safe` after the LIMIT: a range bound inside would let a stale
-          -- row estimate trade the ordered index scan for a bitmap scan and a sort.
-          WHERE version < (SELECT safe FROM bound)) AS page
-    """
-)
+    return wire.PullResponse(
+        cursor=next_cursor.encode(),
+        has_more=page.has_more or count >= NOTICES_PER_PULL,
+        server_time=wall_ms(),
+        changes=msgspec.Raw(b"".join((b"[", page.entries, b"]"))),
+        notices=notices,
+    )
 
 
-@dataclass(frozen=True, slots=True)
-class ChangesPage:
-    entries: bytes  # the page's pull entries (JSON objects) joined by commas, no brackets
-    cursor: Cursor
-    has_more: bool
-    safe: int  # positions below this were final when the page was read
-
-
-async def changes_page(
-    conn: AsyncConnection, cursor: Cursor | None, limit: int, notices_acked: int
+async def _page(
+    conn: AsyncConnection,
+    principal: Principal,
+    request: wire.PullRequest,
+    cursor: Cursor | None,
+    acked: int,
 ) -> ChangesPage:
-    """One page of changes after `cursor` (None: from the start), in one statement."""
-    after = cursor.after if cursor else 0
-    row = await pagetext.one_row(
+    if principal.role in SEES_EVERYTHING:
+        if cursor is not None and cursor.held is not None:
+            # The user saw less when this cursor was issued: send everything again, and
+            # `removed` for what was deleted since (the device may hold it).
+            cursor = Cursor(0, cursor.after, cursor.notices)
+        return await changes_page(conn, cursor, request.limit, acked)
+    return await restricted_page(
         conn,
-        _PAGE,
-        {
-            "after": after,
-            # From a null cursor, entities already deleted are never sent, on any page.
-            "horizon": cursor.horizon if cursor else None,
-            "limit": limit,
-            "per_transaction": POSITIONS_PER_TRANSACTION,
-        },
-    )
-    entries, last, has_more, safe, horizon = row
-    notices = cursor.notices if cursor else notices_acked
-    return ChangesPage(
-        entries,
-        Cursor(after if last is None else int(last), int(horizon), notices),
-        bool(has_more),
-        int(safe),
+        device_id=request.device_id,
+        user_id=principal.user_id,
+        role=principal.role,
+        areas=principal.areas,
+        cursor=cursor,
+        limit=request.limit,
+        notices_acked=acked,
     )

@@ -10,7 +10,7 @@ compares that set with what the user sees now (schema/visibility.py):
 - held and seen, with a version after the cursor: sent whole (it changed).
 
 Candidates go out oldest version first, below the same `safe` bound as every
-pull (changelog/pull.py), so a page is a prefix of them and the cursor's
+pull (changelog/pages.py), so a page is a prefix of them and the cursor's
 `after` never passes a change not yet delivered. When a page enters or removes
 anything, or the request presented no set, the statement stores the device's
 new set and the cursor names it;
@@ -34,16 +34,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from changelog import pagetext
 from changelog.cursor import Cursor
-from changelog.devicelog import POSITIONS_PER_TRANSACTION
-from changelog.pull import ChangesPage
-from schema.visibility import VISIBLE_CTES
+from changelog.devicelog import SAFE_POSITION
+from changelog.pages import ChangesPage
+from changelog.visibility import VISIBLE_CTES
 
 _PAGE = text(
     f"""
     WITH
     bound AS (
-        SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint
-               * :per_transaction AS safe
+        SELECT {SAFE_POSITION} AS safe
     ),
     presented AS (
         SELECT s.entities, s.ids, s.view, s.complete FROM pull_sets s
@@ -153,7 +152,6 @@ async def restricted_page(
             "held": cursor.held if cursor else None,
             "resumed": cursor is not None,
             "limit": limit,
-            "per_transaction": POSITIONS_PER_TRANSACTION,
         },
     )
     entries, last, has_more, safe, held = row

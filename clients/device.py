@@ -1,4 +1,4 @@
-"""The Python device SDK (SDK.md section 2; docs/sdk.md).
+"""The Python device SDK (docs/sdk.md).
 
 d = Device.open("https://sync.example.com", token, "tab-042", "tab-042.db")
 d.update("job", job_id, {"status": "in_progress"})   # durable when it returns
@@ -31,7 +31,7 @@ from clients.store import QueuedPhoto, Store
 from clients.view import matches, overlay
 from schema import wire
 
-PUSH_BATCH = 1000  # the most ops one push may carry (PROTOCOL.md section 5)
+PUSH_BATCH = 1000  # the most ops one push may carry (docs/protocol.md, "Push")
 PUSH_BYTES = 4 * 1024 * 1024  # below the server's default body limit of 5 MiB
 PULL_PAGE = 1000
 PERIODIC_SYNC_S = 60.0

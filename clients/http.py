@@ -22,7 +22,7 @@ BACKOFF_MAX_S = 10.0
 
 
 def error_of(response: httpx.Response) -> tuple[str, str, dict[str, Any]]:
-    """(code, message, details) of an error answer (PROTOCOL.md section 11)."""
+    """(code, message, details) of an error answer (docs/protocol.md, "Errors")."""
     try:
         error = msgspec.json.decode(response.content)["error"]
         return str(error["code"]), str(error["message"]), dict(error.get("details") or {})

@@ -1,4 +1,4 @@
-"""The fleet simulator (SDK.md section 4): `syncserver simulate`.
+"""The fleet simulator (docs/sdk.md): `syncserver simulate`.
 
     syncserver simulate --url URL --token ADMIN_TOKEN --devices N --minutes M
                         [--offline-ratio R] [--seed S] [--state-dir DIR]

@@ -1,29 +1,9 @@
-"""Merge rules: per-field last-write-wins by HLC, and conflict detection.
+"""The merge: per-field last-write-wins by HLC, and when a concurrent write is noticed.
 
-Pure functions over plain data; no I/O. The push path and `syncserver rebuild`
-both call these, so the projection the server serves is exactly their fold.
+One pure function (`merge_batch`, conflict/merge.py); no I/O. The push, rebuild and
+conflict resolution all run it, so the projection the server serves is its fold.
 """
 
-from conflict.lww import (
-    EntityState,
-    FieldWrite,
-    Notice,
-    OpOutcome,
-    WriteOp,
-    apply_op,
-    fold,
-    is_later,
-    notice_id,
-)
+from conflict.merge import DELETED, BatchNotice, BatchOutcome, EntityState, merge_batch, notice_id
 
-__all__ = [
-    "EntityState",
-    "FieldWrite",
-    "Notice",
-    "OpOutcome",
-    "WriteOp",
-    "apply_op",
-    "fold",
-    "is_later",
-    "notice_id",
-]
+__all__ = ["DELETED", "BatchNotice", "BatchOutcome", "EntityState", "merge_batch", "notice_id"]

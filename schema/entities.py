@@ -1,4 +1,4 @@
-"""The six synced entities and their writable fields (PROTOCOL.md section 3).
+"""The six synced entities and their writable fields (docs/protocol.md, "Entities").
 
 Each entity's writable fields are one msgspec Struct; an op's `fields` are
 validated by converting them into it. Values are stored exactly as sent: the
@@ -164,5 +164,3 @@ ENTITIES: dict[str, EntitySpec] = {
         ),
     )
 }
-
-TECHNICIAN_ROLES = frozenset({"technician", "service_provider"})

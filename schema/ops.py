@@ -1,8 +1,14 @@
-"""Per-op validation: what can be checked from the op alone, without state.
+"""An op from the push body to the merge: decoded once, then checked alone.
 
-`check_op` never raises: a bad op becomes a `CheckedOp` with an `invalid_op`
-error, which the push path logs as rejected. The original op is kept as
-JSON text for the device log, whatever it contains.
+`decode_push` decodes a push body once: the envelope first, each op left as its
+raw text, then each op into `schema.wire.Op`, the one op type of the server (the
+merge, the device log, rebuild and the server's own ops all take it). The text
+is kept exactly as the device sent it, for the device log; msgspec's error
+paths name the op (`$.ops[3].seq`).
+
+`check_op` never raises: a bad op gets an `invalid_op` error, which the push
+logs as rejected. What it checks needs only the op: the entity, its id, the
+action, and the fields against the entity's field Struct (schema/entities.py).
 """
 
 from __future__ import annotations
@@ -10,27 +16,115 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+from msgspec import Meta
 
 from schema.entities import ENTITIES, ID_PATTERN
-from schema.wire import Op, OpError
+from schema.errors import InvalidRequest
+from schema.wire import MAX_PUSH_OPS, DeviceId, Op, OpError, PushRequest
 
 _ID = re.compile(ID_PATTERN)
 _FIELD_NAMES = {name: frozenset(spec.writable) for name, spec in ENTITIES.items()}
 _ACTIONS = ("create", "update", "delete")
+
+
+class _PushEnvelope(msgspec.Struct):
+    """A push body with its ops still raw: each is decoded on its own, once."""
+
+    device_id: DeviceId
+    ops: Annotated[list[msgspec.Raw], Meta(min_length=1, max_length=MAX_PUSH_OPS)]
+
+
+_json_envelope = msgspec.json.Decoder(_PushEnvelope)
+_json_op = msgspec.json.Decoder(Op)
+_msgpack_envelope = msgspec.msgpack.Decoder(_PushEnvelope)
+_msgpack_op = msgspec.msgpack.Decoder(Op)
 _op_encoder = msgspec.json.Encoder()
 
 
-class CheckedOp(msgspec.Struct, frozen=True):
-    op: Op
-    text: str  # the op as JSON text, for the device log
-    entity: str | None  # None when not a clean string
-    entity_id: str | None
-    action: str | None
-    fields: dict[str, Any]
-    error: OpError | None
+def _at(exc: Exception, index: int) -> InvalidRequest:
+    """msgspec's error for one op, with the op's place in the body in its path."""
+    message = str(exc)
+    where = f"$.ops[{index}]"
+    if " - at `$" in message:
+        head, _, path = message.rpartition(" - at `$")
+        return InvalidRequest(f"{head} - at `{where}{path}")
+    return InvalidRequest(f"{message} - at `{where}`")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def lenient_json(body: bytes) -> Any:
+    """Valid JSON that msgspec refuses (lone surrogates, numbers beyond float range),
+    decoded anyway: the op holding it is then rejected and logged, not the request."""
+    try:
+        return json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+    except UnicodeDecodeError:
+        raise InvalidRequest("body is not valid UTF-8") from None
+    except ValueError as exc:
+        raise InvalidRequest(f"malformed JSON: {exc}") from None
+
+
+def _convert_op(value: Any, index: int) -> Op:
+    try:
+        return msgspec.convert(value, Op)
+    except msgspec.ValidationError as exc:
+        raise _at(exc, index) from None
+
+
+def decode_push(body: bytes, *, msgpack: bool = False) -> tuple[PushRequest, list[str]]:
+    """The push body as its Struct, and each op's JSON text in request order: exactly
+    as sent, or rendered by `op_text` when the op came as MessagePack or in a body
+    only the lenient decoder reads. Any failure is `invalid_request`."""
+    if msgpack:
+        try:
+            envelope = _msgpack_envelope.decode(body)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise InvalidRequest(str(exc)) from None
+        ops = []
+        for i, raw in enumerate(envelope.ops):
+            try:
+                ops.append(_msgpack_op.decode(raw))
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                raise _at(exc, i) from None
+        return PushRequest(envelope.device_id, ops), [op_text(op) for op in ops]
+    try:
+        envelope = _json_envelope.decode(body)
+    except msgspec.ValidationError as exc:
+        raise InvalidRequest(str(exc)) from None
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return _decode_leniently(body)
+    ops = []
+    texts = []
+    for i, raw in enumerate(envelope.ops):
+        try:
+            op = _json_op.decode(raw)
+        except msgspec.ValidationError as exc:
+            if "Number out of range" not in str(exc):
+                raise _at(exc, i) from None
+            op = _convert_op(lenient_json(bytes(raw)), i)
+        ops.append(op)
+        texts.append(str(raw, "utf-8"))
+    return PushRequest(envelope.device_id, ops), texts
+
+
+def _decode_leniently(body: bytes) -> tuple[PushRequest, list[str]]:
+    value = lenient_json(body)
+    try:
+        envelope = msgspec.convert(value, _PushEnvelope_values)
+    except msgspec.ValidationError as exc:
+        raise InvalidRequest(str(exc)) from None
+    ops = [_convert_op(op, i) for i, op in enumerate(envelope.ops)]
+    return PushRequest(envelope.device_id, ops), [op_text(op) for op in ops]
+
+
+class _PushEnvelope_values(msgspec.Struct):  # noqa: N801 - the envelope, ops as values
+    device_id: DeviceId
+    ops: Annotated[list[Any], Meta(min_length=1, max_length=MAX_PUSH_OPS)]
 
 
 _FINITE_TYPES = (str, int, bool, type(None))
@@ -65,24 +159,23 @@ def op_text(op: Op) -> str:
     return json.dumps(msgspec.structs.asdict(op), ensure_ascii=True, allow_nan=True)
 
 
-class _RawPush(msgspec.Struct):
-    ops: list[msgspec.Raw]
-
-
-_raw_push = msgspec.json.Decoder(_RawPush)
-
-
-def op_texts(body: bytes) -> list[str] | None:
-    """Each op of a JSON push body exactly as the device sent it, in order; None when
-    the body does not decode that way (then `op_text` renders each op)."""
+def decode_logged(text: str) -> Op:
+    """An op of a device log, from the text it was logged as."""
     try:
-        return [str(raw, "utf-8") for raw in _raw_push.decode(body).ops]
-    except (msgspec.DecodeError, UnicodeDecodeError):
+        return _json_op.decode(text)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return msgspec.convert(json.loads(text), Op)
+
+
+def logged_fields(text: str) -> dict[str, Any] | None:
+    """A logged op's fields as a job's history shows them; None where there are none,
+    or where the text does not decode whole (a rejected op with a lone surrogate, say:
+    the device log keeps it escaped, and no response could carry it)."""
+    try:
+        fields = _json_op.decode(text).fields
+    except (msgspec.DecodeError, msgspec.ValidationError):
         return None
-
-
-def op_from_text(text: str) -> Op:
-    return msgspec.convert(json.loads(text), Op)
+    return fields if isinstance(fields, dict) else None
 
 
 def safe_text(value: object) -> str:
@@ -100,10 +193,6 @@ def _clean_str(value: Any) -> str | None:
     except UnicodeEncodeError:
         return None
     return value
-
-
-def _invalid(message: str) -> OpError:
-    return OpError(code="invalid_op", message=safe_text(message))
 
 
 def _text_problem(fields: dict[str, Any], names: frozenset[str]) -> str | None:
@@ -126,7 +215,9 @@ def _clean_id(value: Any) -> str | None:
     return value if isinstance(value, str) and _ID.match(value) else None
 
 
-def _problem(op: Op, entity: str | None, entity_id: str | None) -> str | None:
+def _problem(op: Op) -> str | None:
+    entity = _clean_str(op.entity)
+    entity_id = _clean_id(op.id)
     if entity is None or entity not in ENTITIES:
         return f"unknown entity {safe_text(op.entity)!r}"
     spec = ENTITIES[entity]
@@ -165,19 +256,21 @@ def _problem(op: Op, entity: str | None, entity_id: str | None) -> str | None:
     return None
 
 
-def check_op(op: Op, text: str | None = None) -> CheckedOp:
-    """The op checked; `text` is the op as received (`op_texts`), if known."""
-    entity = _clean_str(op.entity)
-    entity_id = _clean_id(op.id)
-    problem = _problem(op, entity, entity_id)
+def check_op(op: Op) -> OpError | None:
+    """Why the op is invalid on its own (`invalid_op`), or None. An op that passes
+    has a known `entity`, a valid `id`, an `action`, an integer `base`, and `fields`
+    as an object its entity's Struct accepts (None or `{}` for a delete)."""
+    problem = _problem(op)
+    return None if problem is None else OpError(code="invalid_op", message=safe_text(problem))
+
+
+def log_columns(op: Op) -> tuple[str | None, str | None, str | None]:
+    """The op's entity, id and action as the device log's columns keep them: None
+    where they are not clean text (the op is then rejected)."""
     action = op.action if op.action in _ACTIONS else None
-    fields = op.fields if problem is None and isinstance(op.fields, dict) else {}
-    return CheckedOp(
-        op=op,
-        text=op_text(op) if text is None else text,
-        entity=entity,
-        entity_id=entity_id,
-        action=action,
-        fields=fields,
-        error=_invalid(problem) if problem else None,
-    )
+    return _clean_str(op.entity), _clean_id(op.id), action
+
+
+def fields_of(op: Op) -> dict[str, Any]:
+    """The fields a checked op writes (none for a delete)."""
+    return op.fields if isinstance(op.fields, dict) else {}

@@ -1,4 +1,4 @@
-"""Every wire shape of PROTOCOL.md, one msgspec Struct each.
+"""Every wire shape of docs/protocol.md, one msgspec Struct each.
 
 Handlers decode request bodies straight into these and encode responses from
 them. New fields always get a default, so last month's devices still decode.
@@ -48,7 +48,7 @@ class Op(msgspec.Struct, kw_only=True):
     base: Any = 0
 
 
-MAX_PUSH_OPS = 1000  # ops in one push (PROTOCOL.md section 4)
+MAX_PUSH_OPS = 1000  # ops in one push (docs/protocol.md, "Ops and the device log")
 
 
 class PushRequest(msgspec.Struct):

@@ -19,44 +19,43 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 
-from schema import wire
+from schema.errors import InvalidRequest, NotFound, SyncError, Unavailable, error_body
 from schema.migrate import migrate
 from syncserver.auth import Authenticator, bootstrap_admin
 from syncserver.blobs import S3BlobStore
 from syncserver.codec import respond
 from syncserver.config import Settings
 from syncserver.db import create_engine, database_url
-from syncserver.errors import SyncError
-from syncserver.handlers import photos as photo_handlers
+from syncserver.handlers import blobs as blob_handlers
 from syncserver.handlers import realtime as realtime_handlers
 from syncserver.handlers.webapp import SDK_PATH, WebApp
-from syncserver.openapi import ENDPOINTS, openapi_document
+from syncserver.openapi import openapi_document
 from syncserver.photos import Sweeper, Thumbnailer, UploadChecker, open_blob_store
 from syncserver.realtime import Hub
+from syncserver.routes import ENDPOINTS, handler
 from syncserver.state import ServerState
 
 log = logging.getLogger("syncserver")
 
 
-def _error(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> Response:
-    body = wire.ErrorBody(wire.ErrorDetail(code=code, message=message, details=details))
-    return respond(body, status)
+def _error(error: SyncError) -> Response:
+    return respond(error_body(error), error.status)
 
 
 async def _sync_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SyncError)
-    return _error(exc.status, exc.code, exc.message, exc.details)
+    return _error(exc)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
-        return _error(404, "not_found", "no such endpoint")
+        return _error(NotFound("no such endpoint"))
     if exc.status_code == 405:
-        response = _error(405, "invalid_request", f"method {request.method} not allowed here")
+        response = _error(InvalidRequest(f"method {request.method} not allowed here", status=405))
         response.headers.update(exc.headers or {})  # `Allow`, as RFC 9110 asks
         return response
-    return _error(exc.status_code, "invalid_request", str(exc.detail))
+    return _error(InvalidRequest(str(exc.detail), status=exc.status_code))
 
 
 async def _database_error(request: Request, exc: Exception) -> Response:
@@ -74,7 +73,7 @@ async def _database_error(request: Request, exc: Exception) -> Response:
     ):
         return await _internal_error(request, exc)
     log.warning("database unavailable: %s", exc)
-    response = _error(503, "unavailable", "the database is unreachable; try again shortly")
+    response = _error(Unavailable("the database is unreachable; try again shortly"))
     response.headers["Retry-After"] = "5"
     return response
 
@@ -82,7 +81,7 @@ async def _database_error(request: Request, exc: Exception) -> Response:
 async def _internal_error(request: Request, exc: Exception) -> Response:
     request_id = uuid.uuid4().hex
     log.error("internal error, request id %s", request_id, exc_info=exc)
-    return _error(500, "internal", "internal server error", {"request_id": request_id})
+    return _error(SyncError("internal server error", {"request_id": request_id}))
 
 
 def _tune_gc() -> None:
@@ -144,15 +143,15 @@ def create_app(settings: Settings) -> Starlette:
             await engine.dispose()
 
     webapp = WebApp.from_package(settings)
-    routes = [Route(e.path, e.handler, methods=[e.method]) for e in ENDPOINTS] + [
+    routes = [Route(e.path, handler(e), methods=[e.method]) for e in ENDPOINTS] + [
         Route("/ui", webapp.page, methods=["GET"]),
         Route("/ui/{path:path}", webapp.page, methods=["GET"]),
         Route("/openapi.json", _openapi, methods=["GET"]),
         Route("/docs", _docs, methods=["GET"]),
         Route(SDK_PATH, webapp.sdk, methods=["GET"]),
         WebSocketRoute("/sync/ws", realtime_handlers.socket),
-        Route("/blobs/{key:path}", photo_handlers.put_blob, methods=["PUT"]),
-        Route("/blobs/{key:path}", photo_handlers.get_blob, methods=["GET"]),
+        Route("/blobs/{key:path}", blob_handlers.put_blob, methods=["PUT"]),
+        Route("/blobs/{key:path}", blob_handlers.get_blob, methods=["GET"]),
     ]
     return Starlette(
         routes=routes,

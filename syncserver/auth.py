@@ -5,27 +5,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncserver.errors import Forbidden, Unauthorized
+from schema.errors import Unauthorized
+from schema.rights import BUILTIN_ADMIN_ID, Principal
 from syncserver.storage import users as user_store
 
-BUILTIN_ADMIN_ID = "admin"
 _ADMIN_SECRET = "admin_token_sha256"
 _BLOB_SECRET = "blob_url_hmac_key"
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    user_id: str
-    role: str
-    service_areas: tuple[str, ...] = ()
-
-    def require(self, *roles: str) -> None:
-        if self.role not in roles:
-            raise Forbidden(f"this needs the role {' or '.join(roles)}")
 
 
 def hash_token(token: str) -> str:

@@ -5,7 +5,7 @@ The local store keeps bytes on disk, behind signed URLs.
 A blob's file is named by the SHA-256 of its key, so no key can reach outside
 the store's directory. URLs carry an expiry and an HMAC of (method, key,
 expiry) under a secret every server process shares (kept in the database):
-the signature is the authorization (PROTOCOL.md section 2).
+the signature is the authorization (docs/protocol.md, "Auth and roles").
 """
 
 from __future__ import annotations
@@ -21,9 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
+from schema.errors import InvalidRequest
 
-class BlobMismatch(Exception):
+
+class BlobMismatch(InvalidRequest):
     """The bytes are not the ones declared: another size or another sha256."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"upload refused: {reason}")
 
 
 @dataclass(frozen=True)

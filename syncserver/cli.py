@@ -114,7 +114,7 @@ def main() -> None:
 def serve(
     host: str | None, port: int | None, workers: int | None, data_dir: Path | None, demo: bool
 ) -> None:
-    """Serve the sync API (PROTOCOL.md section 1)."""
+    """Serve the sync API (docs/protocol.md, "Running the server")."""
     settings = _resolved(_settings(host=host, port=port, workers=workers, data_dir=data_dir))
     logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr)
     demo_users = _run_clean(_prepare(settings, demo))
@@ -162,7 +162,7 @@ def serve(
 )
 def rebuild(data_dir: Path | None) -> None:
     """Drop and recompute every projection and notice from the device logs (server stopped)."""
-    from syncserver.rebuild import rebuild as run_rebuild
+    from changelog.rebuild import rebuild as run_rebuild
 
     settings = _resolved(_settings(data_dir=data_dir))
 
@@ -214,7 +214,7 @@ def simulate(
     seed: int,
     state_dir: Path | None,
 ) -> None:
-    """Run a fleet of SDK devices against a server, then check it (SDK.md section 4)."""
+    """Run a fleet of SDK devices against a server, then check it (docs/sdk.md)."""
     from clients.simulator import Options
     from clients.simulator import main as run_simulation
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import msgspec
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from syncserver.errors import InvalidRequest, PayloadTooLarge
+from schema import wire
+from schema.errors import InvalidRequest, PayloadTooLarge
+from schema.ops import lenient_json
 
 T = TypeVar("T")
 
@@ -18,10 +20,6 @@ JSON = "application/json"
 
 _json_encoder = msgspec.json.Encoder()
 _msgpack_encoder = msgspec.msgpack.Encoder()
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -47,7 +45,7 @@ def wants_msgpack(request: Request) -> bool:
     return MSGPACK in request.headers.get("accept", "")
 
 
-def _is_msgpack(request: Request) -> bool:
+def is_msgpack(request: Request) -> bool:
     return request.headers.get("content-type", "").split(";")[0].strip() == MSGPACK
 
 
@@ -67,39 +65,43 @@ def decode(body: bytes, type_: type[T], *, msgpack: bool = False) -> T:
         pass
     except UnicodeDecodeError:
         raise InvalidRequest("body is not valid UTF-8") from None
-    # Valid JSON that msgspec refuses: lone surrogates and numbers beyond float
-    # range. Decode it anyway so that the op holding it is rejected and logged.
     try:
-        value = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
-    except UnicodeDecodeError:
-        raise InvalidRequest("body is not valid UTF-8") from None
-    except ValueError as exc:
-        raise InvalidRequest(f"malformed JSON: {exc}") from None
-    try:
-        return msgspec.convert(value, type_)
+        return msgspec.convert(lenient_json(body), type_)
     except msgspec.ValidationError as exc:
         raise InvalidRequest(str(exc)) from None
 
 
-async def decode_request(
-    request: Request, type_: type[T], limit: int, *, empty_ok: bool = False
-) -> T:
-    body = await read_body(request, limit)
-    if empty_ok and not body.strip():
-        body = b"{}"
-    return decode(body, type_, msgpack=_is_msgpack(request))
+@dataclass(frozen=True, slots=True)
+class RawJson:
+    """An answer PostgreSQL already encoded as JSON text."""
+
+    text: str
 
 
-async def decode_request_keeping_json(
-    request: Request, type_: type[T], limit: int
-) -> tuple[T, bytes | None]:
-    """`decode_request`, and the body itself if it is JSON (None for MessagePack)."""
-    body = await read_body(request, limit)
-    msgpack = _is_msgpack(request)
-    return decode(body, type_, msgpack=msgpack), None if msgpack else body
+@dataclass(frozen=True, slots=True)
+class RawPage:
+    """`{"items": [...], "next_cursor": ...}` around items PostgreSQL already encoded."""
+
+    items_json: str
+    next_cursor: str | None
+
+    def body(self) -> bytes:
+        return (
+            b'{"items":'
+            + self.items_json.encode("utf-8")
+            + b',"next_cursor":'
+            + _json_encoder.encode(self.next_cursor)
+            + b"}"
+        )
+
+
+_changes = msgspec.json.Decoder(list[wire.Change])
 
 
 def respond(value: Any, status: int = 200, *, msgpack: bool = False) -> Response:
     if msgpack:
+        if isinstance(value, wire.PullResponse):
+            # The changes are JSON text from PostgreSQL; MessagePack needs them as values.
+            value = msgspec.structs.replace(value, changes=_changes.decode(value.changes))
         return Response(_msgpack_encoder.encode(value), status, media_type=MSGPACK)
     return Response(_json_encoder.encode(value), status, media_type=JSON)

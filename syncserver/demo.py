@@ -21,14 +21,16 @@ from typing import NamedTuple
 from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from changelog import projection
 from changelog.hlc import wall_ms
+from changelog.push import push
 from schema import wire
+from schema.errors import Conflict
+from schema.rights import BUILTIN_ADMIN_ID, Principal
 from syncserver import photos
-from syncserver.auth import BUILTIN_ADMIN_ID, Principal, hash_token, new_token
+from syncserver.auth import hash_token, new_token
 from syncserver.blobs import LocalBlobStore
-from syncserver.push import push
 from syncserver.storage import photos as photo_store
-from syncserver.storage import projection
 from syncserver.storage import users as user_store
 
 DEMO_DEVICE = "demo-seed"
@@ -301,7 +303,7 @@ async def _user(engine: AsyncEngine, email: str, name: str, role: wire.Role) -> 
                 conn, str(uuid.uuid4()), wire.UserCreate(email=email, name=name, role=role)
             )
             user_id = user.id
-        except user_store.DuplicateEmail:
+        except Conflict:  # a user with this email exists
             user_id = await user_store.id_by_email(conn, email)
         token = new_token()
         await user_store.create_token(conn, str(uuid.uuid4()), user_id, hash_token(token), None)
@@ -503,6 +505,7 @@ async def seed_demo(
             ops=[wire.Op(seq=i, ts=now, tc=i, base=0, **op) for i, op in enumerate(ops, 1)],
         ),
         max_clock_skew_ms=300_000,
+        technicians=user_store.active_technicians,
     )
     rejected = [r for r in response.results if r.status == "rejected"]
     if rejected:

@@ -1,193 +1,19 @@
-"""Routes as data, and the OpenAPI document generated from the same Structs."""
+"""The OpenAPI document, generated from the route table (syncserver/routes.py) and the
+Structs it names. An op is described per entity and action, from the entities' field
+Structs; the socket and the blob URLs, which are not JSON endpoints, are added here."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 import msgspec
-from starlette.requests import Request
-from starlette.responses import Response
 
 from schema import wire
-from syncserver.errors import ERROR_CODES
-from syncserver.handlers import meta, photos, reads, sync, users
-
-Handler = Callable[[Request], Awaitable[Response]]
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    method: str
-    path: str
-    handler: Handler
-    summary: str
-    request: Any = None
-    query: Any = None  # a Struct of query parameters
-    response: Any = None
-    status: int = 200
-    auth: bool = True
-
-
-ENDPOINTS: tuple[Endpoint, ...] = (
-    Endpoint("GET", "/healthz", meta.healthz, "Liveness", response=wire.Health, auth=False),
-    Endpoint(
-        "POST",
-        "/sync/push",
-        sync.push,
-        "Append ops to a device log",
-        request=wire.PushRequest,
-        response=wire.PushResponse,
-    ),
-    Endpoint(
-        "POST",
-        "/sync/pull",
-        sync.pull,
-        "Changes and notices after a cursor",
-        request=wire.PullRequest,
-        response=wire.PullResponse,
-    ),
-    Endpoint(
-        "POST",
-        "/api/users",
-        users.create_user,
-        "Create a user (admin)",
-        request=wire.UserCreate,
-        response=wire.User,
-        status=201,
-    ),
-    Endpoint(
-        "GET",
-        "/api/users",
-        users.list_users,
-        "List users (admin, dispatcher)",
-        query=wire.PageQuery,
-        response=wire.UserPage,
-    ),
-    Endpoint("GET", "/api/me", users.me, "The caller's own user (any role)", response=wire.User),
-    Endpoint(
-        "PATCH",
-        "/api/users/{user_id}",
-        users.update_user,
-        "Change a user (admin)",
-        request=wire.UserPatch,
-        response=wire.User,
-    ),
-    Endpoint(
-        "POST",
-        "/api/users/{user_id}/tokens",
-        users.issue_token,
-        "Issue a token (admin)",
-        request=wire.TokenCreate,
-        response=wire.TokenIssued,
-        status=201,
-    ),
-    Endpoint(
-        "GET",
-        "/api/users/{user_id}/tokens",
-        users.list_tokens,
-        "A user's tokens, never their secrets (admin)",
-        response=wire.TokenList,
-    ),
-    Endpoint(
-        "DELETE", "/api/tokens/{token_id}", users.revoke_token, "Revoke a token (admin)", status=204
-    ),
-    Endpoint(
-        "GET",
-        "/api/jobs",
-        reads.list_jobs,
-        "List jobs, filtered and sorted",
-        query=wire.JobQuery,
-        response=wire.JobPage,
-    ),
-    Endpoint(
-        "GET",
-        "/api/jobs/{job_id}",
-        reads.get_job,
-        "One job with its customer, location, notes, photos and field metadata",
-        response=wire.JobDetail,
-    ),
-    Endpoint(
-        "GET",
-        "/api/jobs/{job_id}/history",
-        reads.job_history,
-        "Every op that touched the job, in commit order",
-        query=wire.PageQuery,
-        response=wire.HistoryPage,
-    ),
-    Endpoint(
-        "GET",
-        "/api/customers",
-        reads.list_customers,
-        "List customers by name",
-        query=wire.CustomerQuery,
-        response=wire.CustomerPage,
-    ),
-    Endpoint(
-        "GET",
-        "/api/customers/{customer_id}",
-        reads.get_customer,
-        "One customer with its locations, contacts and jobs",
-        response=wire.CustomerDetail,
-    ),
-    Endpoint(
-        "POST",
-        "/api/uploads",
-        photos.create_upload,
-        "A signed URL to PUT a photo's bytes to",
-        request=wire.UploadRequest,
-        response=wire.UploadTicket,
-        status=201,
-    ),
-    Endpoint(
-        "GET",
-        "/api/photos/{photo_id}",
-        photos.get_photo,
-        "A photo with a short-lived signed URL of its bytes",
-        response=wire.PhotoView,
-    ),
-    Endpoint(
-        "GET",
-        "/api/devices",
-        reads.list_devices,
-        "Devices and their logs' progress (admin)",
-        query=wire.PageQuery,
-        response=wire.DevicePage,
-    ),
-    Endpoint(
-        "GET",
-        "/api/conflicts",
-        reads.list_conflicts,
-        "Conflict notices (admin)",
-        query=wire.ConflictQuery,
-        response=wire.NoticePage,
-    ),
-    Endpoint(
-        "GET",
-        "/api/conflicts/summary",
-        reads.conflicts_summary,
-        "Notice counts by entity, field, status and day (admin)",
-        response=wire.ConflictSummary,
-    ),
-    Endpoint(
-        "GET",
-        "/api/conflicts/{notice_id}",
-        reads.get_conflict,
-        "One conflict notice (admin)",
-        response=wire.Notice,
-    ),
-    Endpoint(
-        "POST",
-        "/api/conflicts/{notice_id}/resolve",
-        reads.resolve_conflict,
-        "Resolve a conflict notice (admin)",
-        request=wire.Resolve,
-        response=wire.Notice,
-    ),
-)
+from schema.entities import ENTITIES, ID_PATTERN
+from schema.errors import ERROR_CODES
+from syncserver.routes import ENDPOINTS
 
 _PARAM = re.compile(r"{(\w+)}")
 
@@ -201,20 +27,121 @@ def _query_parameters(struct: Any, components: dict[str, Any]) -> list[dict[str,
     ]
 
 
+_INT = {"type": "integer", "minimum": 0, "maximum": 2**62}
+
+
+def _op_variants(components: dict[str, Any]) -> None:
+    """`Op` as one schema per entity and action, replacing the wire Struct's untyped
+    `entity`, `action` and `fields` (an op that matches none is still taken: it is
+    logged as rejected, with `invalid_op`)."""
+    _, field_schemas = msgspec.json.schema_components(
+        [spec.fields_struct for spec in ENTITIES.values()],
+        ref_template="#/components/schemas/{name}",
+    )
+    components.update(field_schemas)
+    variants = []
+    for name, spec in ENTITIES.items():
+        fields_ref = {"$ref": f"#/components/schemas/{spec.fields_struct.__name__}"}
+        for action in ("create", "update", "delete") if spec.updatable else ("create", "delete"):
+            if action == "create":
+                fields: dict[str, Any] = {"allOf": [fields_ref], "required": sorted(spec.required)}
+            elif action == "update":
+                fields = {"allOf": [fields_ref], "minProperties": 1}
+            else:
+                fields = {"anyOf": [{"type": "null"}, {"type": "object", "maxProperties": 0}]}
+            variant = f"Op_{name}_{action}"
+            components[variant] = {
+                "title": f"{action} a {name}",
+                "type": "object",
+                "properties": {
+                    "seq": _INT | {"minimum": 1},
+                    "ts": _INT,
+                    "tc": _INT | {"default": 0},
+                    "entity": {"const": name},
+                    "id": {"type": "string", "pattern": ID_PATTERN},
+                    "action": {"const": action},
+                    "base": _INT | {"default": 0},
+                    "fields": fields,
+                },
+                "required": ["seq", "ts", "entity", "id", "action"]
+                + ([] if action == "delete" else ["fields"]),
+                "additionalProperties": False,
+            }
+            variants.append({"$ref": f"#/components/schemas/{variant}"})
+    components["Op"] = {"description": wire.Op.__doc__, "oneOf": variants}
+
+
+def _error_response(error_schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "description": "error",
+        "content": {"application/json": {"schema": error_schema}},
+    }
+
+
+def _socket_and_blobs(error_schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The two routes that are not JSON in, JSON out (syncserver/handlers/)."""
+    query = [
+        {"name": name, "in": "query", "required": True, "schema": {"type": "string"}}
+        for name in ("token", "device_id")
+    ]
+    signed = [
+        {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}},
+        {"name": "expires", "in": "query", "required": True, "schema": {"type": "string"}},
+        {"name": "sig", "in": "query", "required": True, "schema": {"type": "string"}},
+    ]
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {
+        "/sync/ws": {
+            "get": {
+                "summary": "A WebSocket that receives pokes: text messages "
+                '`{"type": "poke", "version": V}`, pull now',
+                "operationId": "socket",
+                "parameters": query,
+                "responses": {
+                    "101": {"description": "switching to the WebSocket protocol"},
+                    "default": _error_response(error_schema),
+                },
+            }
+        },
+        "/blobs/{key}": {
+            "put": {
+                "summary": "A photo's bytes, to the signed URL of its upload (local store)",
+                "operationId": "put_blob",
+                "parameters": signed,
+                "requestBody": {"required": True, "content": {"*/*": binary}},
+                "responses": {
+                    "204": {"description": "stored"},
+                    "default": _error_response(error_schema),
+                },
+            },
+            "get": {
+                "summary": "A photo's bytes or thumbnail, from a signed URL (local store)",
+                "operationId": "get_blob",
+                "parameters": signed,
+                "responses": {
+                    "200": {"description": "the bytes", "content": {"image/*": binary}},
+                    "default": _error_response(error_schema),
+                },
+            },
+        },
+    }
+
+
 @cache
 def openapi_document() -> dict[str, Any]:
-    types = [t for e in ENDPOINTS for t in (e.request, e.response, e.query) if t is not None]
+    types = [t for e in ENDPOINTS for t in (e.body, e.response, e.query) if t is not None]
     types += [wire.ErrorBody, wire.Change]
     schemas, components = msgspec.json.schema_components(
         types, ref_template="#/components/schemas/{name}"
     )
     schema_of = dict(zip([id(t) for t in types], schemas, strict=True))
     paths: dict[str, dict[str, Any]] = {}
-    error = {"content": {"application/json": {"schema": schema_of[id(wire.ErrorBody)]}}}
+    _op_variants(components)
+    error_schema = schema_of[id(wire.ErrorBody)]
     for e in ENDPOINTS:
         operation: dict[str, Any] = {
             "summary": e.summary,
-            "operationId": e.handler.__name__,
+            "operationId": e.call.__name__,
             "parameters": [
                 {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
                 for name in _PARAM.findall(e.path)
@@ -227,17 +154,18 @@ def openapi_document() -> dict[str, Any]:
                     if e.response is not None
                     else {}
                 ),
-                "default": {"description": "error", **error},
+                "default": _error_response(error_schema),
             },
         }
-        if e.request is not None:
+        if e.body is not None:
             operation["requestBody"] = {
-                "required": True,
-                "content": {"application/json": {"schema": schema_of[id(e.request)]}},
+                "required": not e.empty_body_ok,
+                "content": {"application/json": {"schema": schema_of[id(e.body)]}},
             }
-        if e.auth:
+        if e.roles:
             operation["security"] = [{"bearer": []}]
         paths.setdefault(e.path, {})[e.method.lower()] = operation
+    paths.update(_socket_and_blobs(error_schema))
     return {
         "openapi": "3.1.0",
         "info": {

@@ -1,4 +1,4 @@
-"""Photos (PROTOCOL.md section 10), with the embedded local blob store.
+"""Photos (docs/protocol.md, "Photos"), with the embedded local blob store.
 
 1. `POST /api/uploads` records the upload (job, type, size, sha256) and hands out
    a signed PUT URL with an unguessable key scoped to the job.
@@ -21,24 +21,28 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from changelog import devicelog
+from changelog import devicelog, serverlog
 from changelog.hlc import wall_ms
 from schema import wire
-from syncserver import serverlog
-from syncserver.auth import BUILTIN_ADMIN_ID, Principal, blob_secret
+from schema.errors import Forbidden, InvalidRequest, NotFound
+from schema.rights import BUILTIN_ADMIN_ID, Principal
+from schema.timefmt import rfc3339_ms
+from syncserver.auth import blob_secret
 from syncserver.background import every
 from syncserver.blobs import LocalBlobStore, S3BlobStore
 from syncserver.config import Settings
-from syncserver.errors import Forbidden, InvalidRequest, NotFound
 from syncserver.storage import photos as photo_store
 from syncserver.storage import reads
+from syncserver.storage import users as user_store
 from syncserver.thumbnails import SUFFIX, make_thumbnail, register_heic, thumbnail_key
-from syncserver.timefmt import rfc3339_ms
+
+if TYPE_CHECKING:
+    from syncserver.routes import Call
 
 BlobStore = LocalBlobStore | S3BlobStore
 
@@ -133,9 +137,11 @@ async def _make_available(conn: AsyncConnection, key: str, photo_ids: list[str])
     for photo_id in photo_ids:
         version, _, meta = await serverlog.current(conn, "job_photo", photo_id)
         hlc = serverlog.later_than([meta["key"]] if "key" in meta else [], wall_ms())
-        ops.append(("job_photo", photo_id, "update", {"key": key}, hlc, version))
+        ops.append(
+            serverlog.ServerWrite("job_photo", photo_id, "update", {"key": key}, hlc, version)
+        )
     if ops:
-        await serverlog.append(conn, _SERVER, ops)
+        await serverlog.append(conn, _SERVER, ops, user_store.active_technicians)
 
 
 async def blob_for_download(
@@ -198,6 +204,24 @@ async def settle(engine: AsyncEngine, store: S3BlobStore, key: str) -> bool:
         async with engine.begin() as conn:
             await photo_store.note_check(conn, key)
     return held
+
+
+async def create_upload(call: Call) -> wire.UploadTicket:
+    """The service call of POST /api/uploads."""
+    state = call.state
+    return await request_upload(
+        state.engine, state.blobs, call.who, call.body, call.base_url,
+        state.settings.upload_url_ttl_s,
+    )  # fmt: skip
+
+
+async def get_photo(call: Call) -> wire.PhotoView:
+    """The service call of GET /api/photos/{photo_id}."""
+    state = call.state
+    return await view(
+        state.engine, state.blobs, call.who, call.path["photo_id"], call.base_url,
+        state.settings.download_url_ttl_s,
+    )  # fmt: skip
 
 
 async def settle_photo_ops(engine: AsyncEngine, store: BlobStore, ops: list[wire.Op]) -> None:

@@ -1,4 +1,4 @@
-"""Realtime pokes (PROTOCOL.md section 7): one LISTEN connection per server process.
+"""Realtime pokes (docs/protocol.md, "Realtime"): one LISTEN connection per server process.
 
 Pushes (and conflict resolutions, and user changes) NOTIFY inside their
 transaction (syncserver/storage/pokes.py), whichever process or machine
@@ -30,11 +30,11 @@ import psycopg
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.websockets import WebSocket
 
-from schema.visibility import SEES_EVERYTHING
-from syncserver.auth import Authenticator, Principal
+from changelog import pokes
+from schema.errors import Unauthorized
+from schema.rights import SEES_EVERYTHING, Principal
+from syncserver.auth import Authenticator
 from syncserver.background import every
-from syncserver.errors import Unauthorized
-from syncserver.storage import pokes
 
 log = logging.getLogger("syncserver.realtime")
 

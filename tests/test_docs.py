@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+from schema.errors import ERROR_CODES, SyncError
 from syncserver.config import SETTINGS_DOC, Settings
-from syncserver.errors import ERROR_CODES
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -18,19 +19,26 @@ def test_every_setting_is_declared_and_documented() -> None:
         assert f"| {name} | `{env}` |" in text, name
 
 
-def test_every_error_code_of_the_protocol_exists_once() -> None:
-    assert ERROR_CODES == {
-        "internal": 500,
-        "unauthorized": 401,
-        "forbidden": 403,
-        "device_taken": 403,
-        "not_found": 404,
-        "conflict": 409,
-        "seq_gap": 409,
-        "seq_reused": 409,
-        "clock_ahead": 409,
-        "payload_too_large": 413,
-        "invalid_request": 422,
-        "rate_limited": 429,
-        "unavailable": 503,
-    }
+def _protocol_error_table() -> dict[str, int]:
+    """The code and status columns of docs/protocol.md's error table."""
+    text = (DOCS / "protocol.md").read_text()
+    section = text[text.index("\n## Errors\n") :]
+    section = section[: section.index("\n## ", 1)]
+    rows = re.findall(r"^\| `(\w+)` \| (\d{3}) \|", section, flags=re.MULTILINE)
+    return {code: int(status) for code, status in rows}
+
+
+def _error_classes(cls: type[SyncError] = SyncError) -> list[type[SyncError]]:
+    return [cls] + [c for sub in cls.__subclasses__() for c in _error_classes(sub)]
+
+
+def test_each_error_code_is_declared_by_one_class() -> None:
+    # A subclass may narrow an error (`BlobMismatch` is an `InvalidRequest`) and keep its code.
+    codes = [cls.code for cls in _error_classes() if "code" in vars(cls)]
+    assert len(codes) == len(set(codes)), codes
+
+
+def test_the_error_codes_are_the_documented_ones_with_their_statuses() -> None:
+    documented = _protocol_error_table()
+    assert len(documented) == 13
+    assert documented == ERROR_CODES

@@ -8,10 +8,10 @@ import psycopg
 from sqlalchemy import text
 
 from changelog import devicelog
+from changelog.serverlog import current
 from schema.migrate import migrate, migrations
-from syncserver.auth import Principal
+from schema.rights import Principal
 from syncserver.db import create_engine
-from syncserver.serverlog import current
 from syncserver.storage.jobs import history
 from syncserver.storage.reads import job_detail, viewer
 from tests.conftest import DatabaseFactory

@@ -1,4 +1,4 @@
-"""`syncserver simulate` (SDK.md section 4): a fleet of SDK devices against a real
+"""`syncserver simulate` (docs/sdk.md): a fleet of SDK devices against a real
 server, and the simulator's own checks."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""An independent model of PROTOCOL.md section 6 visibility, for checking pulls.
+"""An independent model of docs/protocol.md, "Pull" visibility, for checking pulls.
 
 It works on a full replica (what an admin's pull holds) and the users' roles and
 areas, in plain Python, without the server's SQL.

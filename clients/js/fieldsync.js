@@ -5,7 +5,7 @@
 //   await d.update("job", jobId, { status: "in_progress" }); // durable once resolved
 //   d.live();                                               // sync whenever possible
 //
-// The contract is SDK.md section 3; the behaviour both SDKs share (ops, the
+// The contract is docs/sdk.md; the behaviour both SDKs share (ops, the
 // clock, retries, photos, notices) is docs/sdk.md. The Python SDK in
 // clients/device.py does the same things with SQLite; keep them in step.
 //
@@ -19,7 +19,7 @@
 // crypto.subtle.
 
 const DB_VERSION = 2; // 2: the `applied` store
-const PUSH_BATCH = 1000; // the most ops one push may carry (PROTOCOL.md section 5)
+const PUSH_BATCH = 1000; // the most ops one push may carry (docs/protocol.md, "Push")
 const PUSH_BYTES = 4 * 1024 * 1024; // below the server's default body limit of 5 MiB
 const PULL_PAGE = 1000;
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -260,7 +260,7 @@ function retryAfterMs(response) {
   return Number.isNaN(date) ? 0 : Math.max(0, date - Date.now());
 }
 
-/** {code, message, details} of an error answer (PROTOCOL.md section 11), or one
+/** {code, message, details} of an error answer (docs/protocol.md, "Errors"), or one
  * made up from the status when the body is not ours (a bucket's XML, a proxy). */
 async function errorOf(response) {
   try {
@@ -774,7 +774,7 @@ export class Device extends EventTarget {
           (p) => Number.isSafeInteger(p.acked_seq) && Array.isArray(p.results),
         );
         if (push.acked_seq < batch[batch.length - 1].seq) {
-          // Never answered by a server that follows PROTOCOL.md; without this
+          // Never answered by a server that follows the protocol; without this
           // check the loop would send the same batch forever.
           throw new SyncError("internal", `push answered acked_seq ${push.acked_seq}`, { retryable: true });
         }

@@ -1,8 +1,9 @@
-"""GET /sync/ws (PROTOCOL.md section 7): a socket that receives pokes.
+"""GET /sync/ws (docs/protocol.md, "Realtime"): a socket that receives pokes.
 
 The same auth and device ownership as push and pull: a bad token is refused
 with 401 `unauthorized`, another user's device with 403 `device_taken`, both
-as ordinary error bodies before the socket opens. Messages from the client
+as the error body of every answer (`schema.errors.error_body`) before the socket
+opens. Messages from the client
 are read and ignored (the socket's liveness is uvicorn's ping/pong).
 """
 
@@ -13,10 +14,9 @@ import re
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from changelog import devicelog
-from schema import wire
 from schema.entities import ID_PATTERN
+from schema.errors import DeviceTaken, InvalidRequest, SyncError, error_body
 from syncserver.codec import respond
-from syncserver.errors import DeviceTaken, InvalidRequest, SyncError
 from syncserver.state import ServerState
 
 _DEVICE = re.compile(ID_PATTERN)
@@ -34,8 +34,7 @@ async def socket(websocket: WebSocket) -> None:
             if not await devicelog.claim_for_socket(conn, device_id, principal.user_id):
                 raise DeviceTaken(f"device {device_id} belongs to another user")
     except SyncError as exc:
-        body = wire.ErrorBody(wire.ErrorDetail(code=exc.code, message=exc.message))
-        await websocket.send_denial_response(respond(body, exc.status))
+        await websocket.send_denial_response(respond(error_body(exc), exc.status))
         return
     await websocket.accept()
     subscriber = state.hub.add(principal, token, websocket)

@@ -1,5 +1,5 @@
-"""The web app under /ui and the browser SDK module (PROTOCOL.md section 15), served by
-the server itself.
+"""The web app under /ui and the browser SDK module, served by the server itself
+(docs/protocol.md, "Web app, SDK module and docs").
 
 Every file of syncserver/webapp is read once, when the app is made. `/ui` and any
 path under it that names no file answer index.html (the app routes by the URL's
@@ -21,8 +21,8 @@ from importlib.resources.abc import Traversable
 from starlette.requests import Request
 from starlette.responses import Response
 
+from schema.errors import NotFound
 from syncserver.config import Settings
-from syncserver.errors import NotFound
 
 _TYPES = {
     ".html": "text/html; charset=utf-8",

@@ -1,4 +1,4 @@
-"""SQL for the job list and a job's history (PROTOCOL.md section 8).
+"""SQL for the job list and a job's history (docs/protocol.md, "Read APIs").
 
 The list is keyset-paginated on (sort key, id), so a page boundary never
 duplicates or skips a job whose sort key did not change meanwhile. Each sort
@@ -11,15 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
-import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from changelog.devicelog import POSITIONS_PER_TRANSACTION
+from changelog.visibility import JOB_VISIBLE
 from schema import wire
-from schema.visibility import JOB_VISIBLE
+from schema.ops import logged_fields
 from syncserver.storage import keyset
 
 # sort -> (key expression, direction); ties go by id in the same direction.
@@ -148,19 +147,6 @@ _HISTORY = text(
 )
 
 
-class _LoggedFields(msgspec.Struct):
-    fields: dict[str, Any] | None = None
-
-
-def _fields(op_text: str) -> dict[str, Any] | None:
-    """The op's fields; None for an op whose text no JSON decoder takes back whole
-    (a rejected op with a lone surrogate, say: the device log keeps it escaped)."""
-    try:
-        return msgspec.json.decode(op_text, type=_LoggedFields).fields
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        return None
-
-
 async def history(
     conn: AsyncConnection, job_id: str, after: int, limit: int
 ) -> tuple[list[wire.HistoryItem], str | None]:
@@ -172,7 +158,7 @@ async def history(
             user_id=user_id,
             seq=seq,
             action=action,
-            fields=_fields(op),
+            fields=logged_fields(op),
             status=status,
             error=None if error is None else wire.OpError(**error),
             lost_fields=lost_fields or [],

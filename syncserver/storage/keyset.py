@@ -1,10 +1,17 @@
-"""Keyset cursors for the read APIs' lists: the last row's sort key and id, opaque."""
+"""The read APIs' cursors: keyset (the last row's sort key and id, opaque) for job
+and customer lists, and a commit position for histories and notices."""
 
 from __future__ import annotations
 
 import base64
 
 import msgspec
+
+from schema.errors import InvalidRequest
+
+
+def _not_ours() -> InvalidRequest:
+    return InvalidRequest("cursor is not one this server issued", {"field": "cursor"})
 
 
 class _Key(msgspec.Struct, array_like=True):
@@ -17,18 +24,28 @@ def encode(key: int | str, last_id: str) -> str:
 
 
 def decode(cursor: str, key_type: type[int] | type[str]) -> tuple[int | str, str]:
-    """Raises ValueError for a cursor this server did not issue."""
+    """The key and id a keyset cursor carries; `invalid_request` if this server did not
+    issue it."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         decoded = msgspec.json.decode(raw, type=_Key)
-    except (ValueError, msgspec.DecodeError) as exc:
-        raise ValueError("cursor is not one this server issued") from exc
+    except (ValueError, msgspec.DecodeError):
+        raise _not_ours() from None
     key = decoded.key
     if not isinstance(key, key_type) or (isinstance(key, int) and not -(2**63) <= key < 2**63):
-        raise ValueError("cursor is not one this server issued")
+        raise _not_ours()
     if isinstance(key, str) and "\x00" in key or "\x00" in decoded.id:
-        raise ValueError("cursor is not one this server issued")
+        raise _not_ours()
     return key, decoded.id
+
+
+def position(cursor: str | None) -> int:
+    """The commit position a history or notice cursor carries (0: from the start)."""
+    if not cursor:
+        return 0
+    if not cursor.isdigit() or len(cursor) > 18:
+        raise _not_ours()
+    return int(cursor)
 
 
 def page_statement(

@@ -1,4 +1,4 @@
-"""SQL for photo uploads (PROTOCOL.md section 10)."""
+"""SQL for photo uploads (docs/protocol.md, "Photos")."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from schema.visibility import JOB_VISIBLE
+from changelog.visibility import JOB_VISIBLE
 
 
 @dataclass(frozen=True, slots=True)

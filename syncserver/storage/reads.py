@@ -10,11 +10,11 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from changelog.projection import META_ENTRY
+from changelog.visibility import JOB_VISIBLE, seen_through_jobs
 from schema import wire
-from schema.visibility import JOB_VISIBLE, SEES_EVERYTHING, areas_of
-from syncserver.auth import Principal
+from schema.rights import SEES_EVERYTHING, Principal
 from syncserver.storage import keyset
-from syncserver.storage.projection import META_ENTRY
 
 
 def _children(entity: str, parent: str, visible: str = "true") -> str:
@@ -25,12 +25,6 @@ def _children(entity: str, parent: str, visible: str = "true") -> str:
              '[]'::jsonb)
     """
 
-
-# A job or location hangs off a customer the user sees only if a job they see uses it.
-_SEEN_JOB_USES = f"""EXISTS (
-    SELECT 1 FROM entities vj
-    WHERE vj.entity = 'job' AND NOT vj.deleted AND vj.data ->> '{{field}}' = {{id}}
-      AND {JOB_VISIBLE.format(j="vj")})"""
 
 _JOB = text(
     f"""
@@ -55,15 +49,13 @@ _JOB = text(
 _CUSTOMER = text(
     f"""
     SELECT (p.data || jsonb_build_object(
-        'locations', {
-        _children("location", "customer_id", _SEEN_JOB_USES.format(field="location_id", id="x.id"))
-    },
+        'locations', {_children("location", "customer_id", seen_through_jobs("location", "x"))},
         'contacts', {_children("contact", "customer_id")},
         'jobs', {_children("job", "customer_id", JOB_VISIBLE.format(j="x"))}
     ))::text
     FROM entities p
     WHERE p.entity = 'customer' AND p.id = :id AND NOT p.deleted
-      AND (NOT :restricted OR {_SEEN_JOB_USES.format(field="customer_id", id="p.id")})
+      AND (NOT :restricted OR {seen_through_jobs("customer", "p")})
     """
 )
 
@@ -83,7 +75,7 @@ def viewer(who: Principal) -> dict[str, object]:
     return {
         "restricted": who.role not in SEES_EVERYTHING,
         "user_id": who.user_id,
-        "areas": areas_of(who.role, who.service_areas),
+        "areas": who.areas,
     }
 
 
@@ -119,7 +111,7 @@ def _customers_statement(words: bool, type_: bool, include_deleted: bool, after:
         where.append(_CUSTOMERS_SEARCH)
     if after:
         where.append("(p.data ->> 'name', p.id) > (:key, :after_id)")
-    where.append(f"(NOT :restricted OR {_SEEN_JOB_USES.format(field='customer_id', id='p.id')})")
+    where.append(f"(NOT :restricted OR {seen_through_jobs('customer', 'p')})")
     return keyset.page_statement(where=where, key="p.data ->> 'name'")
 
 

@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from changelog import driver
 from schema import wire
-from syncserver.timefmt import rfc3339
+from schema.errors import Conflict
+from schema.rights import TECHNICIAN_ROLES
+from schema.timefmt import rfc3339
 
 _COLUMNS = "id, email, name, role, service_areas, active, created_at, updated_at"
 
@@ -86,10 +88,6 @@ _SECRET_PUT = text(
 )
 
 
-class DuplicateEmail(Exception):
-    pass
-
-
 def _user(row: Any) -> wire.User:
     created: datetime = row[6]
     updated: datetime = row[7]
@@ -112,13 +110,15 @@ async def principal_row(
     return (rows[0][0], rows[0][1], list(rows[0][2])) if rows else None
 
 
-async def active_with_roles(
-    conn: AsyncConnection, ids: Iterable[str], roles: Iterable[str]
-) -> set[str]:
+async def active_technicians(conn: AsyncConnection, ids: Iterable[str]) -> set[str]:
+    """Which of these users are active technicians or service providers (those a job
+    may be assigned to): the lookup the push's reference checks are handed."""
     ids = list(ids)
     if not ids:
         return set()
-    rows = await driver.rows(conn, _ACTIVE_WITH_ROLES, {"ids": ids, "roles": list(roles)})
+    rows = await driver.rows(
+        conn, _ACTIVE_WITH_ROLES, {"ids": ids, "roles": sorted(TECHNICIAN_ROLES)}
+    )
     return {user_id for (user_id,) in rows}
 
 
@@ -144,7 +144,7 @@ async def create(conn: AsyncConnection, user_id: str, body: wire.UserCreate) -> 
                 )
             ).one()
     except IntegrityError as exc:
-        raise DuplicateEmail(body.email) from exc
+        raise Conflict(f"a user with email {body.email} exists", {"field": "email"}) from exc
     return _user(row)
 
 

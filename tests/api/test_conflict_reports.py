@@ -1,5 +1,5 @@
-"""Conflict reports and resolution (PROTOCOL.md section 9), job history and the
-devices list (section 8), over HTTP."""
+"""Conflict reports and resolution, job history and the devices list, over HTTP
+(docs/protocol.md, "Conflict reports and resolution" and "Read APIs")."""
 
 from __future__ import annotations
 

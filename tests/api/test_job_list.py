@@ -1,4 +1,4 @@
-"""GET /api/jobs (PROTOCOL.md section 8) against an independent model: a few
+"""GET /api/jobs (docs/protocol.md, "Read APIs") against an independent model: a few
 thousand random jobs, every filter combined freely, each sort, every page
 boundary, and rows changing between pages."""
 

@@ -64,6 +64,9 @@ def test_every_operation_answers_as_the_openapi_document_says(
             "25",
             "--seed",
             "20261125",
+            # A WebSocket upgrade is not something schemathesis can speak.
+            "--exclude-path",
+            "/sync/ws",
             "--no-color",
         ],
         capture_output=True,
@@ -78,3 +81,22 @@ def test_the_docs_page_renders_the_document(server: ServerProcess) -> None:
     r = server.api().http.get("/docs", headers={"Authorization": ""})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     assert 'fetch("/openapi.json")' in r.text
+
+
+def test_the_document_types_each_op_by_entity_and_action(server: ServerProcess) -> None:
+    doc = server.api().http.get("/openapi.json").json()
+    schemas = doc["components"]["schemas"]
+    push = schemas["PushRequest"]["properties"]["ops"]["items"]
+    variants = [
+        ref["$ref"].rsplit("/", 1)[1] for ref in schemas[push["$ref"].rsplit("/", 1)[1]]["oneOf"]
+    ]
+    # Six entities, three actions each, except notes: created and deleted only.
+    assert len(variants) == 17 and "Op_job_note_update" not in variants
+    job_create = schemas["Op_job_create"]["properties"]
+    assert (job_create["entity"], job_create["action"]) == ({"const": "job"}, {"const": "create"})
+    assert job_create["fields"]["required"] == ["customer_id", "service_type", "title"]
+    assert schemas["Op_job_update"]["properties"]["fields"]["minProperties"] == 1
+    assert "in_progress" in schemas["JobFields"]["properties"]["status"]["enum"]
+    assert schemas["JobFields"]["additionalProperties"] is False
+    assert {"/sync/ws", "/blobs/{key}"} <= set(doc["paths"])
+    assert {"put", "get"} == set(doc["paths"]["/blobs/{key}"])

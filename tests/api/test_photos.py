@@ -1,4 +1,4 @@
-"""Photos with the embedded blob store (PROTOCOL.md section 10): signed uploads,
+"""Photos with the embedded blob store (docs/protocol.md, "Photos"): signed uploads,
 verification in both orders, refused bytes, expiry, visibility, and rebuild."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Photos in an S3-compatible bucket (PROTOCOL.md section 10), against a real HTTP S3
+"""Photos in an S3-compatible bucket (docs/protocol.md, "Photos"), against a real HTTP S3
 endpoint started here (moto's server mode): the server hands out presigned URLs,
 never handles the bytes on upload, and checks the bucket for them."""
 

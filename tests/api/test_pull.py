@@ -1,4 +1,4 @@
-"""Pull over HTTP (PROTOCOL.md section 6): cursors, paging, removals, notices."""
+"""Pull over HTTP (docs/protocol.md, "Pull"): cursors, paging, removals, notices."""
 
 from __future__ import annotations
 

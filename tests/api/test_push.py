@@ -1,4 +1,5 @@
-"""Push over HTTP (PROTOCOL.md sections 4-5): the device log, LWW, notices, every status."""
+"""Push over HTTP: the device log, LWW, notices, every status (docs/protocol.md,
+"Ops and the device log" and "Push")."""
 
 from __future__ import annotations
 

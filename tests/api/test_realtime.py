@@ -1,4 +1,4 @@
-"""WebSocket pokes (PROTOCOL.md section 7) across server processes."""
+"""WebSocket pokes (docs/protocol.md, "Realtime") across server processes."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from tests.support import (
     op,
 )
 
-POKE_WITHIN = 1.0  # seconds, PROTOCOL.md section 7 and the issue
+POKE_WITHIN = 1.0  # seconds, docs/protocol.md, "Realtime" and the issue
 QUIET_FOR = 1.5  # how long "no poke" is watched for
 
 

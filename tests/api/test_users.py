@@ -1,4 +1,4 @@
-"""Users and tokens (PROTOCOL.md section 2): admin bootstrap, expiry, revocation."""
+"""Users and tokens (docs/protocol.md, "Auth and roles"): admin bootstrap, expiry, revocation."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What each role sees (PROTOCOL.md section 6) in pulls and read APIs, and how a
+"""What each role sees (docs/protocol.md, "Pull") in pulls and read APIs, and how a
 pull follows assignments, areas, roles and deletes as they change."""
 
 from __future__ import annotations

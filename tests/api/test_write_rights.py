@@ -1,4 +1,4 @@
-"""Write rights per role (PROTOCOL.md section 6), over HTTP: every role against
+"""Write rights per role (docs/protocol.md, "Pull"), over HTTP: every role against
 every entity and action, with the fields a role may and may not write."""
 
 from __future__ import annotations

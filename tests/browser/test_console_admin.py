@@ -1,4 +1,4 @@
-"""The admin console's Devices and Users screens (issue 15, PROTOCOL.md sections 2, 8
+"""The admin console's Devices and Users screens (issue 15, docs/protocol.md, "Auth and roles", 8
 and 15) in a real Chromium against a real server: devices with their progress and
 pending notices; users created, changed, deactivated and given tokens that are
 shown once and revoked; what a dispatcher may not reach; axe-core, the keyboard and

@@ -1,7 +1,7 @@
-"""The dispatcher's job board and job page (issue 15, PROTOCOL.md section 15) in a
-real Chromium against a real server: filters, search and keyset pages over 120
-jobs, a technician's change appearing live, a job planned offline, a new job, and
-the job's history with who wrote each field."""
+"""The dispatcher's job board and job page (issue 15; docs/protocol.md, "Web app, SDK
+module and docs") in a real Chromium against a real server: filters, search and
+keyset pages over 120 jobs, a technician's change appearing live, a job planned
+offline, a new job, and the job's history with who wrote each field."""
 
 from __future__ import annotations
 

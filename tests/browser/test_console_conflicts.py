@@ -1,8 +1,9 @@
-"""The admins' conflict review at /ui#/conflicts (issue 15, PROTOCOL.md sections 9
-and 15) in a real Chromium against a real server: each resolve action through its
-dialog, with the job showing the outcome; the filters and the summary chart; a
-notice resolved elsewhere meanwhile; new notices appearing live; axe-core and
-screenshots at a desktop's and a tablet's size."""
+"""The admins' conflict review at /ui#/conflicts (issue 15; docs/protocol.md, "Conflict
+reports and resolution" and "Web app, SDK module and docs") in a real Chromium
+against a real server: each resolve action through its dialog, with the job showing
+the outcome; the filters and the summary chart; a notice resolved elsewhere
+meanwhile; new notices appearing live; axe-core and screenshots at a desktop's and a
+tablet's size."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The browser SDK (clients/js/fieldsync.js, SDK.md section 3) in a real Chromium
+"""The browser SDK (clients/js/fieldsync.js, docs/sdk.md) in a real Chromium
 against a real server: offline writes that survive a reload, several tabs on one
 device, conflict notices, live updates over the WebSocket, photos, re-stamping
 after `clock_ahead`, and the module's own route.

@@ -1,6 +1,7 @@
-"""The technician app at /ui (issue 14, PROTOCOL.md section 15) in a real Chromium
-against a real server: sign-in, My jobs that follow the dispatcher's changes live,
-a job done offline from a reload, conflicts shown and acknowledged."""
+"""The technician app at /ui (issue 14; docs/protocol.md, "Web app, SDK module and
+docs") in a real Chromium against a real server: sign-in, My jobs that follow the
+dispatcher's changes live, a job done offline from a reload, conflicts shown and
+acknowledged."""
 
 from __future__ import annotations
 

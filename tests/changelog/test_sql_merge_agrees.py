@@ -18,13 +18,16 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from conflict.lww import WriteOp, apply_op
+from changelog.push import push
 from schema import wire
-from schema.migrate import migrate
-from syncserver.auth import Principal
+from schema.rights import Principal
 from syncserver.db import create_engine
-from syncserver.push import push
+from syncserver.storage import users as user_store
+from tests.changelog.database import migrated_database
+from tests.conflict.model import WriteOp, apply_op
 from tests.conftest import DatabaseFactory
+
+PUSH: dict[str, Any] = {"max_clock_skew_ms": 10**12, "technicians": user_store.active_technicians}
 
 FIELD_VALUES = {
     "name": st.sampled_from(["Ann", "Bo", "Cy"]),
@@ -69,22 +72,7 @@ def workload(draw: st.DrawFn) -> list[list[dict[str, Any]]]:
 
 @pytest.fixture(scope="module")
 def database_url(databases: DatabaseFactory) -> str:
-    url = databases.create()
-
-    async def setup() -> None:
-        engine = create_engine(url, pool_size=1)
-        await migrate(engine)
-        async with engine.begin() as conn:
-            await conn.execute(
-                text(
-                    "INSERT INTO users (id, email, name, role)"
-                    " VALUES ('u-test', 'u@test', 'U', 'admin')"
-                )
-            )
-        await engine.dispose()
-
-    asyncio.run(setup())
-    return url
+    return migrated_database(databases, [Principal("u-test", "admin")])
 
 
 async def _run(
@@ -113,7 +101,7 @@ async def _run(
             )
             for i, e in enumerate(("e1", "e2"))
         ]
-        await push(engine, principal, wire.PushRequest(device_id=f"{run}-seed", ops=seed), 10**12)
+        await push(engine, principal, wire.PushRequest(device_id=f"{run}-seed", ops=seed), **PUSH)
         positions = await _positions(engine, f"{run}-seed")
         position = max(positions.values())
         for o in seed:
@@ -145,7 +133,7 @@ async def _run(
                     wire.Op(seq=start + k + 1, base=base, **{**body, "id": f"{run}-{body['id']}"})
                 )
             device_id = f"{run}-dev{device}"
-            await push(engine, principal, wire.PushRequest(device_id=device_id, ops=ops), 10**12)
+            await push(engine, principal, wire.PushRequest(device_id=device_id, ops=ops), **PUSH)
             positions = await _positions(engine, device_id)
             position = max(positions.values())
             for o in ops:

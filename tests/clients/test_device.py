@@ -1,4 +1,4 @@
-"""The Python SDK's contract (SDK.md section 2, docs/sdk.md) against a real server."""
+"""The Python SDK's contract (docs/sdk.md) against a real server."""
 
 from __future__ import annotations
 

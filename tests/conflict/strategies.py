@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from hypothesis import strategies as st
 
-from conflict.lww import WriteOp
+from tests.conflict.model import WriteOp
 
 FIELDS = ("status", "title", "priority")
 VALUES = st.sampled_from(["a", "b", "c", None, 1, 2.5, True])

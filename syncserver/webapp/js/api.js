@@ -1,7 +1,7 @@
-// The server's read and admin APIs (PROTOCOL.md sections 2, 8, 9), as the signed-in
+// The server's read and admin APIs (docs/protocol.md, "Auth and roles", 8, 9), as the signed-in
 // user. Writes to entities never go here: they are ops through the device (SDK).
 
-/** An error answer of the API: `status`, and PROTOCOL.md section 11's `code`. */
+/** An error answer of the API: `status`, and docs/protocol.md, "Errors"'s `code`. */
 export class ApiError extends Error {
   constructor(status, code, message, details = {}) {
     super(message);
@@ -52,7 +52,7 @@ export async function api(session, path, { method = "GET", query, body } = {}) {
   return answer;
 }
 
-/** Every item of a list endpoint, following `next_cursor` (PROTOCOL.md section 8). */
+/** Every item of a list endpoint, following `next_cursor` (docs/protocol.md, "Read APIs"). */
 export async function allPages(session, path, query = {}) {
   const items = [];
   let cursor = null;

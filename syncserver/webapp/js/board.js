@@ -1,4 +1,4 @@
-// The job board (PROTOCOL.md section 15) for dispatchers and admins, on the read
+// The job board (docs/protocol.md, "Web app, SDK module and docs") for dispatchers and admins, on the read
 // API: a table named `Jobs` whose first cell is the job number as a link; filters
 // for status, technician, service type, priority and a date range; the `Search`
 // box (the API's `q`); a sort; keyset pages (`Previous page`, `Next page`). It

@@ -1,4 +1,4 @@
-// The conflict review's filters (GET /api/conflicts's query, PROTOCOL.md section 9):
+// The conflict review's filters (GET /api/conflicts's query, docs/protocol.md, "Conflict reports and resolution"):
 // entity, field, device, user, since and status. Selects and the date apply at
 // once; the device and user boxes after a short pause in typing.
 import { html, useEffect, useRef, useState } from "./html.js";

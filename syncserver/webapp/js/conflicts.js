@@ -1,4 +1,4 @@
-// The admins' conflict review (issue 15, PROTOCOL.md sections 9 and 15): a table
+// The admins' conflict review (issue 15, docs/protocol.md, "Conflict reports and resolution" and "Web app, SDK module and docs"): a table
 // named `Conflicts` of the notices matching the filters, 50 a page, the winner and
 // the loser side by side; per open notice `Keep winner`, `Apply loser` and `Set
 // value`, each confirmed in a dialog; the summary charted by day and by field.

@@ -1,4 +1,4 @@
-// A job page (PROTOCOL.md section 15): the job's title as the level-1 heading,
+// A job page (docs/protocol.md, "Web app, SDK module and docs"): the job's title as the level-1 heading,
 // its facts, customer and contacts, location, notes and photos, what clashed or
 // was refused, and the technician's actions. Everything is read from the device's
 // optimistic view, so it works offline and shows a write at once.

@@ -1,4 +1,4 @@
-// My jobs (PROTOCOL.md section 15): the technician's jobs for today and the
+// My jobs (docs/protocol.md, "Web app, SDK module and docs"): the technician's jobs for today and the
 // coming days in scheduled order, as a list named `My jobs` with one link per
 // job named by its title; a search box; what waits to sync.
 import { html, useMemo, useState } from "./html.js";

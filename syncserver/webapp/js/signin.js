@@ -1,4 +1,4 @@
-// Sign-in (PROTOCOL.md section 15): a field `Token` and a button `Sign in`.
+// Sign-in (docs/protocol.md, "Web app, SDK module and docs"): a field `Token` and a button `Sign in`.
 import { html, useState } from "./html.js";
 import { SignInError, signIn } from "./session.js";
 

@@ -1,4 +1,4 @@
-// The status line (PROTOCOL.md section 15): role `status`, with `Offline` while
+// The status line (docs/protocol.md, "Web app, SDK module and docs"): role `status`, with `Offline` while
 // the device cannot reach the server, `N changes waiting` or `All changes
 // synced`, and the time of the last sync.
 import { html } from "./html.js";

@@ -1,22 +1,33 @@
-"""One device's batch of ops merged into the entities they touch, in one pass.
+"""The merge: one device's batch of ops merged into the entities they touch.
 
-The same rules as `conflict.lww.apply_op`, applied to the batch's ops in
-position order, on compact state: each field's holder is a list
-`[ts, tc, device_id, user_id, seq, version]` (the form `entity_meta` stores),
-and an entity's values are its served document. The push path runs this
-between reading the stored state and writing the result;
-`tests/conflict/test_batch.py` checks it agrees with `apply_op`.
+Per-field last-write-wins by HLC. The state of an entity maps each field to
+the write holding it; `deleted` is a field like the others: a create writes
+`False`, a delete writes `True`, an update never writes it. A write
+conflicts when the field's current write was made by another device at a
+version greater than the op's `base`: neither side had seen the other. LWW
+still decides the value, and the loser is reported in a notice.
+
+The push (changelog/push.py), `syncserver rebuild` and conflict resolution
+all run this one function, on compact state: each field's holder is a list
+`[ts, tc, device_id, user_id, seq, version]` (the form `entity_meta`
+stores), and an entity's values are its served document.
+`tests/conflict/model.py` states the same rule op by op, readably, and
+`tests/conflict/test_merge.py` checks this function against it.
 
 Pure: no I/O, and the given states are not modified.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import hashlib
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from conflict.lww import DELETED, notice_id_of
+from schema.wire import Op
+
+DELETED = "deleted"
 
 # Positions within a transaction are `xid * 1024 + k` (changelog/devicelog.py); a
 # notice's seq is its op's position * 1024 + its rank among the op's notices.
@@ -32,29 +43,6 @@ DELETE_VS_WRITE = 2  # a winning delete raced a write it had not seen
 
 # (position, kind, entity, entity_id, field, winner, loser), before numbering
 _RawNotice = tuple[int, int, str, str, str, dict[str, Any], dict[str, Any]]
-
-
-class BatchOp(Protocol):
-    """An op as the batch merge reads it; `fields` is None for a rejected op."""
-
-    @property
-    def pos(self) -> int: ...
-    @property
-    def seq(self) -> int: ...
-    @property
-    def ts(self) -> int: ...
-    @property
-    def tc(self) -> int: ...
-    @property
-    def entity(self) -> str | None: ...
-    @property
-    def id(self) -> str | None: ...
-    @property
-    def action(self) -> str | None: ...
-    @property
-    def base(self) -> int: ...
-    @property
-    def fields(self) -> dict[str, Any] | None: ...
 
 
 @dataclass(slots=True)
@@ -107,34 +95,43 @@ def _side(value: Any, holder: Holder) -> dict[str, Any]:
     }
 
 
+def notice_id(entity: str, entity_id: str, field_name: str, device_id: str, seq: int) -> str:
+    """A notice's id, from what it is about and the losing write's device and seq:
+    deterministic, so that a rebuild reproduces the same ids. The md5 of the parts
+    joined by U+001F, as a UUID."""
+    name = "\x1f".join((entity, entity_id, field_name, device_id, str(seq)))
+    return str(uuid.UUID(hashlib.md5(name.encode("utf-8")).hexdigest()))
+
+
 def _concurrent(holder: Holder, device_id: str, base: int) -> bool:
-    """`conflict.lww`'s rule: another device wrote it at a version the op had not seen."""
+    """Another device wrote it at a version the op had not seen."""
     return bool(holder[2] != device_id and holder[5] > base)
 
 
-def _writes(op: BatchOp, fields: dict[str, Any]) -> Mapping[str, Any]:
+def _writes(op: Op) -> Mapping[str, Any]:
+    """The fields an op writes, `deleted` included where it writes it."""
     if op.action == "delete":
         return {DELETED: True}
     if op.action == "create":
-        return {**fields, DELETED: False}
+        return {**op.fields, DELETED: False}
+    fields: dict[str, Any] = op.fields
     return fields
 
 
 def merge_batch(
     stored: Mapping[tuple[str, str], EntityState],
-    ops: Iterable[BatchOp],
+    ops: Sequence[Op],
+    positions: Sequence[int],
     device_id: str,
     user_id: str,
 ) -> BatchOutcome:
-    """Merge the applied ops of one device's batch (in position order) into `stored`,
-    the state of the entities they touch that exist; the others start empty."""
+    """Merge one device's applied ops, in position order (`positions`, one per op),
+    into `stored`: the state of the entities they touch that exist; the others start
+    empty. Every op must have passed `schema.ops.check_op`."""
     states: dict[tuple[str, str], EntityState] = {}
     outcome = BatchOutcome(states)
     raw: list[_RawNotice] = []
-    for op in ops:
-        fields = op.fields
-        if fields is None or op.entity is None or op.id is None:
-            continue
+    for op, pos in zip(ops, positions, strict=True):
         key = (op.entity, op.id)
         state = states.get(key)
         if state is None:
@@ -147,12 +144,12 @@ def merge_batch(
             states[key] = state
         values, holders, base = state.values, state.holders, op.base
         before = dict(holders) if op.action == "delete" else holders
-        mine: Holder = [op.ts, op.tc, device_id, user_id, op.seq, op.pos]
+        mine: Holder = [op.ts, op.tc, device_id, user_id, op.seq, pos]
         order = (op.ts, op.tc, device_id)
         changed = False
         lost: list[str] = []
         noticed: set[tuple[str, int]] = set()
-        for name, value in _writes(op, fields).items():
+        for name, value in _writes(op).items():
             current = holders.get(name)
             if current is None:
                 holders[name] = mine
@@ -163,7 +160,7 @@ def merge_batch(
             if _concurrent(current, device_id, base):
                 held, incoming = _side(values.get(name), current), _side(value, mine)
                 winner, loser = (incoming, held) if wins else (held, incoming)
-                raw.append((op.pos, FIELD_RACE, key[0], key[1], name, winner, loser))
+                raw.append((pos, FIELD_RACE, key[0], key[1], name, winner, loser))
                 noticed.add((loser["device_id"], loser["seq"]))
             if wins:
                 holders[name] = mine
@@ -177,7 +174,7 @@ def merge_batch(
                 if _concurrent(deleted, device_id, base):
                     raw.append(
                         (
-                            op.pos,
+                            pos,
                             UPDATE_VS_DELETE,
                             key[0],
                             key[1],
@@ -198,7 +195,7 @@ def merge_batch(
                     noticed.add(who)
                     raw.append(
                         (
-                            op.pos,
+                            pos,
                             DELETE_VS_WRITE,
                             key[0],
                             key[1],
@@ -208,7 +205,7 @@ def merge_batch(
                         )
                     )
         if changed:
-            state.version = op.pos
+            state.version = pos
             state.changed = True
         outcome.verdicts[op.seq] = (state.version, sorted(lost) if lost else lost)
     outcome.notices = _numbered(raw)
@@ -225,7 +222,7 @@ def _numbered(raw: list[_RawNotice]) -> list[BatchNotice]:
         notices.append(
             BatchNotice(
                 seq=pos * NOTICES_PER_OP + rank,
-                id=notice_id_of(entity, entity_id, name, loser["device_id"], loser["seq"]),
+                id=notice_id(entity, entity_id, name, loser["device_id"], loser["seq"]),
                 pos=pos,
                 entity=entity,
                 entity_id=entity_id,

@@ -136,3 +136,22 @@ async def mark_resolved(conn: AsyncConnection, notice_id: str, resolution: dict[
     await conn.execute(
         _RESOLVE, {"id": notice_id, "resolution": msgspec.json.encode(resolution).decode()}
     )
+
+
+# The merge's notices inserted, as a CTE of its one statement (changelog/merge.py).
+# Binds `:notices` (the merge's, as JSON) and `:received_at`.
+INSERT_CTE = """
+inserted_notices AS (
+    INSERT INTO notices (seq, id, entity, entity_id, field, winner, loser, winner_device_id,
+                         loser_device_id, winner_user_id, loser_user_id, position, detected_at)
+    SELECT n.seq, n.id, n.entity, n.entity_id, n.field, n.winner, n.loser,
+           n.winner ->> 'device_id', n.loser ->> 'device_id', n.winner ->> 'user_id',
+           n.loser ->> 'user_id', n.pos, to_timestamp(:received_at / 1000.0)
+    FROM jsonb_to_recordset(CAST(:notices AS jsonb)) AS n(
+        seq bigint, id text, pos bigint, entity text, entity_id text, field text,
+        winner jsonb, loser jsonb)
+    ORDER BY n.seq
+    ON CONFLICT (id) DO NOTHING
+    RETURNING seq, id, entity, entity_id, field, status, winner, loser, detected_at, resolution
+)
+"""

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conflict.lww import FieldWrite, WriteOp, apply_op, fold, is_later
+from tests.conflict.model import FieldWrite, WriteOp, apply_op, fold, is_later
 from tests.conflict.strategies import delivery, device_logs
 
 

@@ -1,17 +1,18 @@
 """The server's own device log, `~server`: ops the server writes on someone's behalf.
 
-Conflict resolutions (syncserver/resolve.py) and photo verification
+Conflict resolutions (changelog/resolve.py) and photo verification
 (syncserver/photos.py) change projections through ops here, like any device,
 so every device gets the result by pull and `rebuild` reproduces it. No client
 can use the device id: client ids are `[A-Za-z0-9._-]`.
 
 Call `lock` before the transaction writes anything (the push's lock order,
-syncserver/push.py), then `append`.
+changelog/push.py), then `append`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
@@ -19,11 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from changelog import devicelog
 from changelog.hlc import wall_ms
+from changelog.merge import Batch
+from changelog.projection import META_ENTRY
+from changelog.push import Technicians, append_and_merge
 from schema import wire
-from schema.ops import check_op
-from syncserver.auth import BUILTIN_ADMIN_ID, Principal
-from syncserver.push import append_and_merge
-from syncserver.storage.projection import META_ENTRY
+from schema.errors import SyncError
+from schema.ops import check_op, op_text
+from schema.rights import BUILTIN_ADMIN_ID, Principal
 
 SERVER_DEVICE = "~server"
 # The most ops one `append` (one transaction) may carry, as a device's push.
@@ -59,33 +62,51 @@ def later_than(sides: Iterable[dict[str, Any]], now: int) -> tuple[int, int]:
     return ts, (max(at_ts) + 1 if at_ts else 0)
 
 
+@dataclass(frozen=True, slots=True)
+class ServerWrite:
+    """What one of the server's ops writes; `append` gives it its seq."""
+
+    entity: str
+    id: str
+    action: str
+    fields: dict[str, Any] | None
+    hlc: tuple[int, int]  # (ts, tc)
+    base: int
+
+
 async def append(
     conn: AsyncConnection,
-    principal: Principal,
-    ops: Sequence[tuple[str, str, str, dict[str, Any] | None, tuple[int, int], int]],
+    who: Principal,
+    writes: Sequence[ServerWrite],
+    technicians: Technicians,
 ) -> list[wire.OpResult]:
-    """Append ops (entity, id, action, fields, (ts, tc), base) and merge them; returns
-    each op's result. Announces the commit to realtime listeners. At most `MAX_OPS`:
-    a transaction's ops have commit positions of their own only up to that many."""
-    if len(ops) > MAX_OPS:
-        raise ValueError(f"at most {MAX_OPS} ops in one transaction, not {len(ops)}")
+    """Append the writes as ops and merge them, on `who`'s behalf; returns each op's
+    result. Announces the commit to realtime listeners. At most `MAX_OPS`: a
+    transaction's ops have commit positions of their own only up to that many."""
+    if len(writes) > MAX_OPS:
+        raise SyncError(f"at most {MAX_OPS} ops in one transaction, not {len(writes)}")
     device = await devicelog.claim_device(conn, SERVER_DEVICE, BUILTIN_ADMIN_ID)
-    checked = [
-        check_op(
-            wire.Op(
-                seq=device.acked_seq + i,
-                ts=ts,
-                tc=tc,
-                entity=entity,
-                id=entity_id,
-                action=action,
-                fields=fields,
-                base=base,
-            )
+    ops = [
+        wire.Op(
+            seq=device.acked_seq + i,
+            ts=w.hlc[0],
+            tc=w.hlc[1],
+            entity=w.entity,
+            id=w.id,
+            action=w.action,
+            fields=w.fields,
+            base=w.base,
         )
-        for i, (entity, entity_id, action, fields, (ts, tc), base) in enumerate(ops, start=1)
+        for i, w in enumerate(writes, start=1)
     ]
-    results, _ = await append_and_merge(
-        conn, principal, SERVER_DEVICE, checked, wall_ms(), device.first_position
+    batch = Batch(
+        SERVER_DEVICE,
+        who.user_id,
+        wall_ms(),
+        device.first_position + 1,
+        ops,
+        [check_op(op) for op in ops],
+        [op_text(op) for op in ops],
     )
+    results, _ = await append_and_merge(conn, who, batch, technicians)
     return results

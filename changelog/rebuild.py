@@ -1,7 +1,7 @@
 """`syncserver rebuild`: recompute every projection and notice from the device logs.
 
 Replays the logs in position order through the same merge the push path
-uses (syncserver/storage/merge.py), with the positions, receive times and
+uses (changelog/merge.py), with the positions, receive times and
 verdicts recorded in the logs.
 Positions follow commit order for every entity and device (pushes that share
 one are serialized before they get their xid), so the result equals what was
@@ -21,7 +21,9 @@ import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from syncserver.storage.merge import MergeOp, merge_batch
+from changelog.merge import Batch, merge
+from schema import wire
+from schema.ops import decode_logged
 
 CHUNK = 100  # pushes per read: up to 100,000 ops
 
@@ -43,20 +45,13 @@ _RESTORE = """
 _LOG = text(
     """
     SELECT position, device_id, user_id, (extract(epoch FROM received_at) * 1000)::bigint,
-           first_seq, ops, entities, entity_ids, actions, results::text
+           first_seq, ops, results::text
     FROM device_log_batches
     WHERE position > :after
     ORDER BY position
     LIMIT :limit
     """
 )
-
-
-class _LoggedOp(msgspec.Struct):
-    ts: int
-    tc: int = 0
-    base: int = 0
-    fields: dict[str, Any] | None = None
 
 
 _results = msgspec.json.Decoder(list[tuple[bool, Any, Any, Any]])
@@ -69,39 +64,27 @@ class RebuildStats:
     notices: int
 
 
-def _merge_ops(
+# A rejected op stays rejected: the replay neither reads nor merges it.
+_WAS_REJECTED = wire.OpError("rejected", "rejected when it was pushed")
+
+
+def _batch(
     position: int,
+    device_id: str,
+    user_id: str,
+    received_at: int,
     first_seq: int,
     ops: list[str],
-    entities: list[str | None],
-    entity_ids: list[str | None],
-    actions: list[str | None],
     results: str,
-) -> list[MergeOp]:
-    """A stored push's ops, as the merge takes them: the i-th has seq first_seq + i and
+) -> Batch:
+    """A stored push as the merge takes it: the i-th op has seq first_seq + i and
     position position + i."""
-    merge_ops = []
-    for i, (op, entity, entity_id, action, (applied, *_)) in enumerate(
-        zip(ops, entities, entity_ids, actions, _results.decode(results), strict=True)
-    ):
-        logged = msgspec.json.decode(op, type=_LoggedOp) if applied else None
-        merge_ops.append(
-            MergeOp(
-                pos=position + i,
-                seq=first_seq + i,
-                ts=logged.ts if logged else 0,
-                tc=logged.tc if logged else 0,
-                entity=entity,
-                id=entity_id,
-                action=action,
-                base=logged.base if logged else 0,
-                fields=(logged.fields or {}) if logged else None,
-                ok=applied,
-                error=None,
-                op="",
-            )
-        )
-    return merge_ops
+    decoded = []
+    errors: list[wire.OpError | None] = []
+    for i, (logged, (applied, *_)) in enumerate(zip(ops, _results.decode(results), strict=True)):
+        decoded.append(decode_logged(logged) if applied else wire.Op(seq=first_seq + i, ts=0))
+        errors.append(None if applied else _WAS_REJECTED)
+    return Batch(device_id, user_id, received_at, position, decoded, errors, texts=[])
 
 
 async def _replay(conn: AsyncConnection) -> int:
@@ -111,17 +94,10 @@ async def _replay(conn: AsyncConnection) -> int:
         rows = list(await conn.execute(_LOG, {"after": after, "limit": CHUNK}))
         if not rows:
             break
-        for position, device_id, user_id, received_at, *stored in rows:
-            batch = _merge_ops(position, *stored)
-            await merge_batch(
-                conn,
-                device_id=device_id,
-                user_id=user_id,
-                received_at=received_at,
-                ops=batch,
-                log=False,
-            )
-            ops += sum(1 for op in batch if op.ok)
+        for row in rows:
+            batch = _batch(*row)
+            await merge(conn, batch, log=False)
+            ops += batch.errors.count(None)
         after = rows[-1][0]
     return ops
 

@@ -1,4 +1,9 @@
-"""Per-field last-write-wins with conflict notices (PROTOCOL.md sections 4-5).
+"""The merge rule, op by op, as readably as it can be written: the test model.
+
+Production runs `conflict.merge_batch` (a device's batch in one pass, on compact
+state); the tests check it, and what the push path stores in PostgreSQL, against
+this fold. Per-field last-write-wins with conflict notices (docs/protocol.md,
+"Push").
 
 The state of one entity is a mapping from field name to the write that
 currently holds it. `deleted` is a field like the others: a create writes
@@ -104,16 +109,9 @@ class OpOutcome:
 
 
 def notice_id(entity: str, entity_id: str, field_name: str, loser: FieldWrite) -> str:
-    """Deterministic, so that a rebuild reproduces the same notice ids.
-
-    md5 of the parts joined by U+001F, as a UUID (the push path's `conflict.batch` too).
-    """
-    return notice_id_of(entity, entity_id, field_name, loser.device_id, loser.seq)
-
-
-def notice_id_of(entity: str, entity_id: str, field_name: str, device_id: str, seq: int) -> str:
-    """`notice_id` from the losing write's device and seq."""
-    name = "\x1f".join((entity, entity_id, field_name, device_id, str(seq)))
+    """Deterministic, so that a rebuild reproduces the same notice ids: the md5 of the
+    parts joined by U+001F, as a UUID."""
+    name = "\x1f".join((entity, entity_id, field_name, loser.device_id, str(loser.seq)))
     return str(uuid.UUID(hashlib.md5(name.encode("utf-8")).hexdigest()))
 
 

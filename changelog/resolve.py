@@ -1,4 +1,4 @@
-"""Resolving a conflict notice (PROTOCOL.md section 9).
+"""Resolving a conflict notice (docs/protocol.md, "Conflict reports and resolution").
 
 `keep_winner` only closes the notice. `apply_loser` and `set` also append an op
 to the server's own device log (`~server`: a device id no client can use) that
@@ -9,7 +9,7 @@ delete and `false` revives the entity (a create carrying its current required
 fields).
 
 The transaction takes the push's advisory locks on the server device and the
-entity before it writes anything, exactly like a push (syncserver/push.py), so
+entity before it writes anything, exactly like a push (changelog/push.py), so
 the op's commit position keeps the same ordering guarantees.
 """
 
@@ -20,15 +20,16 @@ from typing import Any
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from changelog import notices as notice_store
+from changelog import serverlog
 from changelog.hlc import wall_ms
-from conflict.lww import DELETED
+from changelog.push import Technicians
+from conflict import DELETED
 from schema import wire
 from schema.entities import ENTITIES
-from syncserver import serverlog
-from syncserver.auth import Principal
-from syncserver.errors import Conflict, InvalidRequest, NotFound
-from syncserver.storage import notices as notice_store
-from syncserver.timefmt import rfc3339_ms
+from schema.errors import Conflict, InvalidRequest, NotFound
+from schema.rights import Principal
+from schema.timefmt import rfc3339_ms
 
 
 def _op_fields(entity: str, field: str, value: Any, data: dict[str, Any]) -> tuple[str, Any]:
@@ -47,6 +48,7 @@ async def _append(
     principal: Principal,
     notice: tuple[str, str, str, dict[str, Any], dict[str, Any]],
     value: Any,
+    technicians: Technicians,
 ) -> dict[str, Any]:
     entity, entity_id, field, winner, loser = notice
     version, data, meta = await serverlog.current(conn, entity, entity_id)
@@ -54,7 +56,10 @@ async def _append(
     hlc = serverlog.later_than([winner, loser, *([held] if held else [])], wall_ms())
     action, fields = _op_fields(entity, field, value, data)
     (result,) = await serverlog.append(
-        conn, principal, [(entity, entity_id, action, fields, hlc, version)]
+        conn,
+        principal,
+        [serverlog.ServerWrite(entity, entity_id, action, fields, hlc, version)],
+        technicians,
     )
     if result.status != "applied":
         message = result.error.message if result.error else "the op was rejected"
@@ -63,7 +68,11 @@ async def _append(
 
 
 async def resolve(
-    engine: AsyncEngine, principal: Principal, notice_id: str, body: wire.Resolve
+    engine: AsyncEngine,
+    principal: Principal,
+    notice_id: str,
+    body: wire.Resolve,
+    technicians: Technicians,
 ) -> str:
     """Resolve an open notice; returns the notice as JSON text."""
     if body.action == "set" and body.value is msgspec.UNSET:
@@ -91,7 +100,7 @@ async def resolve(
             value = loser["value"] if body.action == "apply_loser" else body.value
             resolution["value"] = value
             resolution["op"] = await _append(
-                conn, principal, (entity, entity_id, field, winner, loser), value
+                conn, principal, (entity, entity_id, field, winner, loser), value, technicians
             )
         await notice_store.mark_resolved(conn, notice_id, resolution)
         doc = await notice_store.get(conn, notice_id)

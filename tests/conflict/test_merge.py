@@ -1,4 +1,5 @@
-"""The batch merge the push path runs agrees with `apply_op`, op by op."""
+"""The merge production runs (`conflict.merge_batch`) agrees with the test model's
+`apply_op`, op by op."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conflict.batch import NOTICES_PER_OP, EntityState, merge_batch
-from conflict.lww import FieldWrite, WriteOp, apply_op, notice_id
-from syncserver.storage.merge import MergeOp
+from conflict.merge import NOTICES_PER_OP, BatchOutcome, EntityState, merge_batch
+from schema import wire
+from tests.conflict.model import FieldWrite, WriteOp, apply_op, notice_id
 from tests.conflict.strategies import delivery, device_logs
+
+Placed = tuple[wire.Op, int]
 
 
 def Op(  # noqa: N802 - reads like the op it makes
@@ -24,9 +27,15 @@ def Op(  # noqa: N802 - reads like the op it makes
     action: str,
     base: int,
     fields: dict[str, Any] | None,
-) -> MergeOp:
-    """An op as the push path hands it to the batch merge (fields None: rejected)."""
-    return MergeOp(pos, seq, ts, tc, entity, id, action, base, fields, fields is not None, None, "")
+) -> Placed:
+    """A checked op and its commit position, as the push hands them to the merge."""
+    return wire.Op(
+        seq=seq, ts=ts, tc=tc, entity=entity, id=id, action=action, fields=fields, base=base
+    ), pos
+
+
+def merge(stored: Any, placed: list[Placed], device_id: str, user_id: str) -> BatchOutcome:
+    return merge_batch(stored, [op for op, _ in placed], [p for _, p in placed], device_id, user_id)
 
 
 def compact(w: FieldWrite) -> list[Any]:
@@ -81,7 +90,7 @@ def test_a_batch_merges_as_its_ops_applied_one_by_one(case: Case) -> None:
         for o in batch
     ]
     device = batch[0].device_id if batch else "dev0"
-    outcome = merge_batch(stored, ops, device, f"user-{device}")
+    outcome = merge(stored, ops, device, f"user-{device}")
 
     expected_notices = []
     for o in batch:
@@ -128,7 +137,7 @@ def test_a_delete_reports_every_unseen_write_once() -> None:
         )
     }
     delete = Op(9, 1, 200, 0, "job", "j1", "delete", 5, {})
-    outcome = merge_batch(stored, [delete], "B", "u-B")
+    outcome = merge(stored, [delete], "B", "u-B")
     assert [(n.field, n.loser["device_id"], n.loser["seq"], n.seq) for n in outcome.notices] == [
         ("deleted", "A", 2, 9 * NOTICES_PER_OP + 1)
     ]
@@ -147,14 +156,8 @@ def test_a_losing_delete_reports_only_its_own_loss() -> None:
         )
     }
     delete = Op(9, 1, 200, 0, "job", "j1", "delete", 5, {})
-    outcome = merge_batch(stored, [delete], "B", "u-B")
+    outcome = merge(stored, [delete], "B", "u-B")
     assert [(n.field, n.winner["device_id"], n.loser["device_id"]) for n in outcome.notices] == [
         ("deleted", "C", "B")
     ]
     assert outcome.verdicts[1] == (8, ["deleted"])
-
-
-def test_rejected_ops_are_not_merged() -> None:
-    rejected = Op(3, 1, 200, 0, "job", "j1", "update", 0, None)
-    outcome = merge_batch({}, [rejected], "A", "u-A")
-    assert outcome.entities == {} and outcome.verdicts == {} and outcome.notices == []
