@@ -253,7 +253,11 @@ def append_params(
     within the transaction's positions."""
     if first_position % POSITIONS_PER_TRANSACTION + len(ops) > POSITIONS_PER_TRANSACTION:
         raise SyncError("a batch's positions must stay within its transaction's")
-    columns = [log_columns(op) for op in ops]
+    # An op that passed its checks has clean text in each column; the others are cleaned.
+    columns = [
+        (op.entity, op.id, op.action) if error is None else log_columns(op)
+        for op, error in zip(ops, errors, strict=True)
+    ]
     results = [
         (error is None, error, *(verdicts.get(op.seq, _REJECTED) if error is None else _REJECTED))
         for op, error in zip(ops, errors, strict=True)

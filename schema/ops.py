@@ -39,6 +39,7 @@ class _PushEnvelope(msgspec.Struct):
 
 _json_envelope = msgspec.json.Decoder(_PushEnvelope)
 _json_op = msgspec.json.Decoder(Op)
+_json_ops = msgspec.json.Decoder(list[Op])
 _msgpack_envelope = msgspec.msgpack.Decoder(_PushEnvelope)
 _msgpack_op = msgspec.msgpack.Decoder(Op)
 _op_encoder = msgspec.json.Encoder()
@@ -98,18 +99,25 @@ def decode_push(body: bytes, *, msgpack: bool = False) -> tuple[PushRequest, lis
         raise InvalidRequest(str(exc)) from None
     except (msgspec.DecodeError, UnicodeDecodeError):
         return _decode_leniently(body)
-    ops = []
-    texts = []
-    for i, raw in enumerate(envelope.ops):
-        try:
-            op = _json_op.decode(raw)
-        except msgspec.ValidationError as exc:
-            if "Number out of range" not in str(exc):
-                raise _at(exc, i) from None
-            op = _convert_op(lenient_json(bytes(raw)), i)
-        ops.append(op)
-        texts.append(str(raw, "utf-8"))
+    texts = [str(raw, "utf-8") for raw in envelope.ops]
+    try:
+        # The ops joined back into one array decode in one call: each op's error
+        # path then reads `$[3]...`, which names the op as `$.ops[3]...`.
+        ops = _json_ops.decode(b"[" + b",".join(envelope.ops) + b"]")
+    except msgspec.ValidationError as exc:
+        if "Number out of range" not in str(exc):
+            raise InvalidRequest(str(exc).replace("`$[", "`$.ops[", 1)) from None
+        ops = [_decode_op(raw, i) for i, raw in enumerate(envelope.ops)]
     return PushRequest(envelope.device_id, ops), texts
+
+
+def _decode_op(raw: msgspec.Raw, index: int) -> Op:
+    try:
+        return _json_op.decode(raw)
+    except msgspec.ValidationError as exc:
+        if "Number out of range" not in str(exc):
+            raise _at(exc, index) from None
+    return _convert_op(lenient_json(bytes(raw)), index)
 
 
 def _decode_leniently(body: bytes) -> tuple[PushRequest, list[str]]:

@@ -43,6 +43,23 @@ def test_malformed_push_bodies_are_invalid_requests(server: ServerProcess, body:
     assert set(r.json()) == {"error"}
 
 
+@pytest.mark.parametrize(
+    ("ops", "where"),
+    [
+        (b'[{"seq": 1, "ts": 1}, {"seq": "two", "ts": 1}]', "`$.ops[1].seq`"),
+        (b'[{"seq": 1, "ts": 1}, 7]', "`$.ops[1]`"),
+        (b'[{"ts": 1}]', "`$.ops[0]`"),
+        (b'[{"seq": 1, "ts": 1, "fields": {"x": 1e999}}, {"seq": "x", "ts": 1}]', "`$.ops[1].seq`"),
+    ],
+)
+def test_a_malformed_op_is_named_by_its_place_in_the_body(
+    server: ServerProcess, ops: bytes, where: str
+) -> None:
+    r = raw_push(server, b'{"device_id": "' + new_id("d-").encode() + b'", "ops": ' + ops + b"}")
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request"
+    assert where in r.json()["error"]["message"], r.json()
+
+
 def test_more_than_1000_ops_is_an_invalid_request(server: ServerProcess) -> None:
     ops = [op(i, "customer", f"c{i}", fields=customer_fields()) for i in range(1, 1002)]
     r = server.api().push(new_id("dev-"), ops)
