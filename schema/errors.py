@@ -19,13 +19,19 @@ class SyncError(Exception):
     code: str = "internal"
 
     def __init__(
-        self, message: str, details: dict[str, Any] | None = None, *, status: int | None = None
+        self,
+        message: str,
+        details: dict[str, Any] | None = None,
+        *,
+        status: int | None = None,
+        retry_after_s: int | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
         if status is not None:  # an HTTP-level error keeps its own status (405, say)
             self.status = status
+        self.retry_after_s = retry_after_s  # sent as `Retry-After` (429, 503)
 
 
 class Unauthorized(SyncError):

@@ -55,11 +55,14 @@ def _at(exc: Exception, index: int) -> InvalidRequest:
     return InvalidRequest(f"{message} - at `{where}`")
 
 
+TOO_DEEP = "the body is nested too deeply"
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def lenient_json(body: bytes) -> Any:
+def _lenient_json(body: bytes) -> Any:
     """Valid JSON that msgspec refuses (lone surrogates, numbers beyond float range),
     decoded anyway: the op holding it is then rejected and logged, not the request."""
     try:
@@ -80,7 +83,15 @@ def _convert_op(value: Any, index: int) -> Op:
 def decode_push(body: bytes, *, msgpack: bool = False) -> tuple[PushRequest, list[str]]:
     """The push body as its Struct, and each op's JSON text in request order: exactly
     as sent, or rendered by `op_text` when the op came as MessagePack or in a body
-    only the lenient decoder reads. Any failure is `invalid_request`."""
+    only the lenient decoder reads. Any failure is `invalid_request`, a body nested
+    deeper than the decoders go included."""
+    try:
+        return _decode_push(body, msgpack)
+    except RecursionError:
+        raise InvalidRequest(TOO_DEEP) from None
+
+
+def _decode_push(body: bytes, msgpack: bool) -> tuple[PushRequest, list[str]]:
     if msgpack:
         try:
             envelope = _msgpack_envelope.decode(body)
@@ -117,11 +128,11 @@ def _decode_op(raw: msgspec.Raw, index: int) -> Op:
     except msgspec.ValidationError as exc:
         if "Number out of range" not in str(exc):
             raise _at(exc, index) from None
-    return _convert_op(lenient_json(bytes(raw)), index)
+    return _convert_op(_lenient_json(bytes(raw)), index)
 
 
 def _decode_leniently(body: bytes) -> tuple[PushRequest, list[str]]:
-    value = lenient_json(body)
+    value = _lenient_json(body)
     try:
         envelope = msgspec.convert(value, _PushEnvelope_values)
     except msgspec.ValidationError as exc:
@@ -181,7 +192,7 @@ def logged_fields(text: str) -> dict[str, Any] | None:
     the device log keeps it escaped, and no response could carry it)."""
     try:
         fields = _json_op.decode(text).fields
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return None
     return fields if isinstance(fields, dict) else None
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import gc
+import hashlib
 import logging
+import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp
 
 from schema.errors import InvalidRequest, NotFound, SyncError, Unavailable, error_body
 from schema.migrate import migrate
@@ -25,10 +29,13 @@ from syncserver.auth import Authenticator, bootstrap_admin
 from syncserver.blobs import S3BlobStore
 from syncserver.codec import respond
 from syncserver.config import Settings
+from syncserver.cors import Cors
 from syncserver.db import create_engine, database_url
+from syncserver.edge import Edge
 from syncserver.handlers import blobs as blob_handlers
 from syncserver.handlers import realtime as realtime_handlers
 from syncserver.handlers.webapp import SDK_PATH, WebApp
+from syncserver.identity import JwtVerifier
 from syncserver.openapi import openapi_document
 from syncserver.photos import Sweeper, Thumbnailer, UploadChecker, open_blob_store
 from syncserver.realtime import Hub
@@ -39,7 +46,10 @@ log = logging.getLogger("syncserver")
 
 
 def _error(error: SyncError) -> Response:
-    return respond(error_body(error), error.status)
+    response = respond(error_body(error), error.status)
+    if error.retry_after_s is not None:
+        response.headers["Retry-After"] = str(error.retry_after_s)
+    return response
 
 
 async def _sync_error(request: Request, exc: Exception) -> Response:
@@ -73,13 +83,11 @@ async def _database_error(request: Request, exc: Exception) -> Response:
     ):
         return await _internal_error(request, exc)
     log.warning("database unavailable: %s", exc)
-    response = _error(Unavailable("the database is unreachable; try again shortly"))
-    response.headers["Retry-After"] = "5"
-    return response
+    return _error(Unavailable("the database is unreachable; try again shortly", retry_after_s=5))
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
-    request_id = uuid.uuid4().hex
+    request_id = request.scope.get("fieldsync", {}).get("request_id") or uuid.uuid4().hex
     log.error("internal error, request id %s", request_id, exc_info=exc)
     return _error(SyncError("internal server error", {"request_id": request_id}))
 
@@ -94,7 +102,7 @@ def _tune_gc() -> None:
     gc.set_threshold(20_000, 20, 20)
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings) -> ASGIApp:
     """The app. Its lifespan connects (embedded PostgreSQL if no URL), migrates and bootstraps."""
 
     @asynccontextmanager
@@ -113,7 +121,16 @@ def create_app(settings: Settings) -> Starlette:
                     f"Generated admin token (shown once, keep it): {generated}",
                     flush=True,
                 )
-            auth = Authenticator(engine, admin_hash)
+            verifier = None
+            if settings.jwt_jwks_url:
+                verifier = JwtVerifier(
+                    settings.jwt_jwks_url,
+                    issuer=settings.jwt_issuer,
+                    audience=settings.jwt_audience,
+                    email_claim=settings.jwt_email_claim,
+                    refetch_after_s=settings.jwt_jwks_refetch_s,
+                )
+            auth = Authenticator(engine, admin_hash, verifier)
             blobs = await open_blob_store(engine, settings)
             if isinstance(blobs, S3BlobStore):
                 checker = UploadChecker(engine, blobs, interval=1.0)
@@ -153,7 +170,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/blobs/{key:path}", blob_handlers.put_blob, methods=["PUT"]),
         Route("/blobs/{key:path}", blob_handlers.get_blob, methods=["GET"]),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         lifespan=lifespan,
         exception_handlers={
@@ -165,12 +182,32 @@ def create_app(settings: Settings) -> Starlette:
             Exception: _internal_error,
         },
     )
+    outer: ASGIApp = app
+    if settings.cors_origins:
+        outer = Cors(outer, settings.cors_origins)
+    return Edge(outer)
+
+
+def _inline_hashes(page: str, tag: str) -> str:
+    """CSP sources for the page's inline `<tag>` blocks, by their sha256."""
+    blocks = re.findall(rf"<{tag}>(.*?)</{tag}>", page, flags=re.DOTALL)
+    return " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(b.encode()).digest()).decode() + "'"
+        for b in blocks
+    )
 
 
 async def _docs(request: Request) -> Response:
     """A page that renders /openapi.json (its script is in the page; it loads nothing else)."""
-    page = resources.files("syncserver.static").joinpath("docs.html").read_bytes()
-    return Response(page, media_type="text/html; charset=utf-8")
+    page = resources.files("syncserver.static").joinpath("docs.html").read_text()
+    policy = (
+        f"default-src 'self'; script-src {_inline_hashes(page, 'script')}; "
+        f"style-src {_inline_hashes(page, 'style')}; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    )
+    return Response(
+        page, media_type="text/html; charset=utf-8", headers={"Content-Security-Policy": policy}
+    )
 
 
 async def _openapi(request: Request) -> Response:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from syncserver.app import create_app
 from syncserver.config import settings_from_env
 
 
-def app() -> Starlette:
+def app() -> ASGIApp:
     return create_app(settings_from_env())

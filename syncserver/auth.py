@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Awaitable, Callable
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from schema.errors import Unauthorized
 from schema.rights import BUILTIN_ADMIN_ID, Principal
+from syncserver.identity import JwtVerifier, looks_like_jwt
 from syncserver.storage import users as user_store
 
 _ADMIN_SECRET = "admin_token_sha256"
@@ -60,21 +62,39 @@ async def blob_secret(engine: AsyncEngine) -> bytes:
 
 
 class Authenticator:
-    def __init__(self, engine: AsyncEngine, admin_token_hash: str) -> None:
+    def __init__(
+        self, engine: AsyncEngine, admin_token_hash: str, jwt: JwtVerifier | None = None
+    ) -> None:
         self._engine = engine
         self._admin_token_hash = admin_token_hash
+        self._jwt = jwt
 
     async def principal(self, token: str | None) -> Principal:
         if not token:
             raise Unauthorized("missing bearer token")
+        if self._jwt is not None and looks_like_jwt(token):
+            email = await self._jwt.email(token)
+            return await self._user(
+                user_store.active_by_email, email, "no active user has this email"
+            )
         digest = hash_token(token)
         if hmac.compare_digest(digest, self._admin_token_hash):
             return Principal(BUILTIN_ADMIN_ID, "admin")
+        return await self._user(
+            user_store.principal_row, digest, "unknown, expired or revoked token"
+        )
+
+    async def _user(
+        self,
+        lookup: Callable[[AsyncConnection, str], Awaitable[tuple[str, str, list[str]] | None]],
+        key: str,
+        refusal: str,
+    ) -> Principal:
         async with self._engine.connect() as conn:
             # One statement on its own: no BEGIN and ROLLBACK round trips around it.
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            row = await user_store.principal_row(conn, digest)
+            row = await lookup(conn, key)
         if row is None:
-            raise Unauthorized("unknown, expired or revoked token")
+            raise Unauthorized(refusal)
         user_id, role, areas = row
         return Principal(user_id, role, tuple(areas))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import logging.config
 import os
 import signal
 import sys
@@ -20,6 +21,7 @@ from schema.migrate import migrate
 from syncserver.auth import bootstrap_admin
 from syncserver.config import Settings, settings_from_env
 from syncserver.db import create_engine, database_url
+from syncserver.logs import log_config
 
 if TYPE_CHECKING:
     from syncserver.demo import DemoUser
@@ -98,6 +100,18 @@ def main() -> None:
     """Fieldsync sync server."""
 
 
+def _uvicorn_logging(settings: Settings) -> dict[str, Any]:
+    """JSON lines for uvicorn's own logs too; its access log is off (it writes query
+    strings, where tokens travel: syncserver/edge.py logs each request instead), and
+    answers carry no `server` banner."""
+    return {
+        "log_config": log_config(settings.log_level),
+        "log_level": settings.log_level,
+        "access_log": False,
+        "server_header": False,
+    }
+
+
 @main.command()
 @click.option("--host", default=None, help="Interface to listen on [127.0.0.1].")
 @click.option("--port", type=int, default=None, help="TCP port [8787].")
@@ -116,7 +130,7 @@ def serve(
 ) -> None:
     """Serve the sync API (docs/protocol.md, "Running the server")."""
     settings = _resolved(_settings(host=host, port=port, workers=workers, data_dir=data_dir))
-    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr)
+    logging.config.dictConfig(log_config(settings.log_level))
     demo_users = _run_clean(_prepare(settings, demo))
     admin_hint = "$SYNCSERVER_ADMIN_TOKEN" if settings.admin_token else "the admin token"
     click.echo(
@@ -137,8 +151,8 @@ def serve(
             create_app(settings),
             host=settings.host,
             port=settings.port,
-            log_level=settings.log_level,
             timeout_graceful_shutdown=10,
+            **_uvicorn_logging(settings),
         )
         return
     os.environ["DATABASE_URL"] = settings.database_url or ""
@@ -148,8 +162,8 @@ def serve(
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
-        log_level=settings.log_level,
         timeout_graceful_shutdown=10,
+        **_uvicorn_logging(settings),
     )
 
 

@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from schema import wire
 from schema.errors import InvalidRequest, PayloadTooLarge
-from schema.ops import lenient_json
+from schema.ops import TOO_DEEP
 
 T = TypeVar("T")
 
@@ -50,25 +50,18 @@ def is_msgpack(request: Request) -> bool:
 
 
 def decode(body: bytes, type_: type[T], *, msgpack: bool = False) -> T:
-    """Decode a body straight into its Struct; any failure is `invalid_request`."""
-    if msgpack:
-        try:
-            return msgspec.msgpack.decode(body, type=type_)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            raise InvalidRequest(str(exc)) from None
+    """Decode a body straight into its Struct; any failure is `invalid_request`.
+
+    Unlike a push (`schema.ops.decode_push`, whose odd ops are logged as rejected),
+    no other body is decoded leniently: JSON that msgspec refuses, a lone surrogate
+    or a number beyond float range, is refused here."""
+    decoder = msgspec.msgpack.decode if msgpack else msgspec.json.decode
     try:
-        return msgspec.json.decode(body, type=type_)
-    except msgspec.ValidationError as exc:
-        if "Number out of range" not in str(exc):
-            raise InvalidRequest(str(exc)) from None
-    except msgspec.DecodeError:
-        pass
-    except UnicodeDecodeError:
-        raise InvalidRequest("body is not valid UTF-8") from None
-    try:
-        return msgspec.convert(lenient_json(body), type_)
-    except msgspec.ValidationError as exc:
+        return decoder(body, type=type_)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise InvalidRequest(str(exc)) from None
+    except RecursionError:
+        raise InvalidRequest(TOO_DEEP) from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sweep_interval_s: float = 60.0
     log_level: str = "info"
     map_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    cors_origins: str = ""
+    jwt_jwks_url: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_email_claim: str = "email"
+    jwt_jwks_refetch_s: float = 60.0
 
 
 # (setting, environment variable, help): the documented settings. docs/settings.md lists each.
@@ -85,6 +91,20 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
         "map_tile_url",
         "SYNCSERVER_MAP_TILE_URL",
         "The web app's map tiles: a URL template with {z}, {x}, {y}.",
+    ),
+    (
+        "cors_origins",
+        "SYNCSERVER_CORS_ORIGINS",
+        "Origins (comma-separated) whose browsers may call the API; default none.",
+    ),
+    ("jwt_jwks_url", "SYNCSERVER_JWT_JWKS_URL", "JWKS of an identity provider: accept its JWTs."),
+    ("jwt_issuer", "SYNCSERVER_JWT_ISSUER", "The `iss` a JWT must carry; unset: any."),
+    ("jwt_audience", "SYNCSERVER_JWT_AUDIENCE", "An `aud` a JWT must carry; unset: any."),
+    ("jwt_email_claim", "SYNCSERVER_JWT_EMAIL_CLAIM", "The JWT claim holding the user's email."),
+    (
+        "jwt_jwks_refetch_s",
+        "SYNCSERVER_JWT_JWKS_REFETCH_S",
+        "Least seconds between two fetches of the JWKS for an unknown key id.",
     ),
 )
 

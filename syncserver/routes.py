@@ -8,21 +8,27 @@ the web app's files are not JSON in, JSON out: they are in `syncserver/handlers/
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+import psycopg
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.requests import Request
 from starlette.responses import Response
 
 from schema import wire
-from schema.errors import InvalidRequest, NotFound
+from schema.errors import InvalidRequest, NotFound, Unavailable
 from schema.ops import decode_push
 from schema.rights import Principal
 from syncserver import conflicts, photos, reads, sync, users
 from syncserver.auth import bearer
 from syncserver.codec import RawJson, RawPage, decode, is_msgpack, read_body, respond, wants_msgpack
+from syncserver.edge import user_of
 from syncserver.state import ServerState
 
 ANY_ROLE = ("admin", "dispatcher", "technician", "service_provider")
@@ -101,6 +107,7 @@ def handler(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
         who = _NOBODY
         if endpoint.roles:
             who = await state.auth.principal(bearer(request.headers.get("authorization")))
+            user_of(request.scope, who.user_id)
             if who.role not in endpoint.roles:
                 who.require(*endpoint.roles)
         path = _path(request)
@@ -128,12 +135,31 @@ async def healthz(call: Call) -> wire.Health:
     return wire.Health(status="ok")
 
 
+READY_TIMEOUT_S = 2.0
+
+
+async def readyz(call: Call) -> wire.Health:
+    """Ready while the database answers (for load balancers; /healthz says only that
+    the process is up)."""
+    try:
+        async with asyncio.timeout(READY_TIMEOUT_S):
+            async with call.state.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+    except (TimeoutError, OSError, DBAPIError, PoolTimeout, psycopg.Error):
+        raise Unavailable("the database does not answer", retry_after_s=5) from None
+    return wire.Health(status="ok")
+
+
 def _push_body(raw: bytes, msgpack: bool) -> sync.Pushed:
     return sync.Pushed(*decode_push(raw, msgpack=msgpack))
 
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/healthz", healthz, "Liveness", roles=PUBLIC, response=wire.Health),
+    Endpoint(
+        "GET", "/readyz", readyz, "Readiness: 200 while the database answers, else 503",
+        roles=PUBLIC, response=wire.Health,
+    ),
     Endpoint(
         "POST", "/sync/push", sync.push, "Append ops to a device log",
         body=wire.PushRequest, decoder=_push_body, response=wire.PushResponse, msgpack=True,

@@ -17,6 +17,7 @@ from changelog import devicelog
 from schema.entities import ID_PATTERN
 from schema.errors import DeviceTaken, InvalidRequest, SyncError, error_body
 from syncserver.codec import respond
+from syncserver.edge import user_of
 from syncserver.state import ServerState
 
 _DEVICE = re.compile(ID_PATTERN)
@@ -27,6 +28,7 @@ async def socket(websocket: WebSocket) -> None:
     token = websocket.query_params.get("token") or ""
     try:
         principal = await state.auth.principal(token)
+        user_of(websocket.scope, principal.user_id)
         device_id = websocket.query_params.get("device_id") or ""
         if not _DEVICE.match(device_id):
             raise InvalidRequest("device_id must be 1-64 characters of [A-Za-z0-9._-]")

@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -62,11 +63,45 @@ def _asset(body: bytes, media_type: str) -> Asset:
     return Asset(body, media_type, '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
 
 
+_AWS = "https://*.amazonaws.com"
+
+
+def _origin(url: str | None) -> str | None:
+    """The scheme and host of a URL (a tile template's `{s}.` subdomain as `*.`)."""
+    if not url:
+        return None
+    parts = urlsplit(url.replace("{s}.", "wildcard."))
+    if not parts.scheme or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}".replace("wildcard.", "*.")
+
+
+def content_security_policy(origins: tuple[str, ...]) -> str:
+    """Scripts, styles and fonts from the server's own origin only; images and
+    requests also from `origins`; no frames, plugins or foreign base URLs."""
+    extra = "".join(f" {origin}" for origin in origins)
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; font-src 'self'; "
+        f"img-src 'self' data: blob:{extra}; connect-src 'self'{extra}; "
+        "worker-src 'self'; manifest-src 'self'; object-src 'none'; base-uri 'self'; "
+        "frame-ancestors 'none'"
+    )
+
+
 class WebApp:
     """The files of the web app and the handlers that serve them."""
 
-    def __init__(self, files: dict[str, bytes], sdk: bytes, config: dict[str, object]) -> None:
-        """`config` is served as /ui/config.json: the settings the app reads."""
+    def __init__(
+        self,
+        files: dict[str, bytes],
+        sdk: bytes,
+        config: dict[str, object],
+        origins: tuple[str, ...] = (),
+    ) -> None:
+        """`config` is served as /ui/config.json: the settings the app reads. `origins`
+        are the other hosts the page may load images from and send bytes to: the map's
+        tiles, the photo bucket."""
+        self.csp = content_security_policy(origins)
         files = {**files, "config.json": json.dumps(config, sort_keys=True).encode()}
         digest = hashlib.sha256(sdk)
         for name in sorted(files):
@@ -91,7 +126,12 @@ class WebApp:
         package = resources.files("syncserver.webapp")
         files = {name: f.read_bytes() for name, f in _walk(package).items()}
         sdk = resources.files("clients").joinpath("js/fieldsync.js").read_bytes()
-        return cls(files, sdk, {"map_tile_url": settings.map_tile_url})
+        origins = [_origin(settings.map_tile_url)]
+        if settings.s3_bucket:
+            origins.append(_origin(settings.s3_endpoint) if settings.s3_endpoint else _AWS)
+        return cls(
+            files, sdk, {"map_tile_url": settings.map_tile_url}, tuple(o for o in origins if o)
+        )
 
     def _send(self, request: Request, asset: Asset) -> Response:
         headers = {"ETag": asset.etag, "Cache-Control": "no-cache"}
@@ -99,6 +139,8 @@ class WebApp:
             headers["Service-Worker-Allowed"] = "/ui"  # its scope holds /ui itself, too
         if request.headers.get("if-none-match") == asset.etag:
             return Response(status_code=304, headers=headers)
+        if asset.media_type.startswith("text/html"):
+            headers["Content-Security-Policy"] = self.csp
         return Response(asset.body, media_type=asset.media_type, headers=headers)
 
     async def sdk(self, request: Request) -> Response:

@@ -110,6 +110,17 @@ async def principal_row(
     return (rows[0][0], rows[0][1], list(rows[0][2])) if rows else None
 
 
+_ACTIVE_BY_EMAIL = text(
+    "SELECT id, role, service_areas FROM users WHERE lower(email) = lower(:email) AND active"
+)
+
+
+async def active_by_email(conn: AsyncConnection, email: str) -> tuple[str, str, list[str]] | None:
+    """The active user with this email (case aside): id, role and areas."""
+    row = (await conn.execute(_ACTIVE_BY_EMAIL, {"email": email})).first()
+    return None if row is None else (row[0], row[1], list(row[2]))
+
+
 async def active_technicians(conn: AsyncConnection, ids: Iterable[str]) -> set[str]:
     """Which of these users are active technicians or service providers (those a job
     may be assigned to): the lookup the push's reference checks are handed."""
