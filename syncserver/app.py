@@ -30,8 +30,8 @@ from syncserver.blobs import S3BlobStore
 from syncserver.codec import respond
 from syncserver.config import Settings
 from syncserver.cors import Cors
-from syncserver.db import create_engine, database_url
-from syncserver.edge import Edge
+from syncserver.db import create_engine, database_url, serving_engine
+from syncserver.edge import Deadline, Edge
 from syncserver.handlers import blobs as blob_handlers
 from syncserver.handlers import realtime as realtime_handlers
 from syncserver.handlers.webapp import SDK_PATH, WebApp
@@ -108,13 +108,18 @@ def create_app(settings: Settings) -> ASGIApp:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         url = database_url(settings)
-        engine = create_engine(url, settings.pool_size)
+        engine = serving_engine(url, settings)
         hub: Hub | None = None
         checker: UploadChecker | None = None
         thumbnailer: Thumbnailer | None = None
         sweeper: Sweeper | None = None
         try:
-            await migrate(engine)
+            # Migrations may take longer than a statement may while serving.
+            migrator = create_engine(url, pool_size=1)
+            try:
+                await migrate(migrator)
+            finally:
+                await migrator.dispose()
             admin_hash, generated = await bootstrap_admin(engine, settings.admin_token)
             if generated:
                 print(
@@ -185,7 +190,7 @@ def create_app(settings: Settings) -> ASGIApp:
     outer: ASGIApp = app
     if settings.cors_origins:
         outer = Cors(outer, settings.cors_origins)
-    return Edge(outer)
+    return Edge(Deadline(outer, settings.request_timeout_s))
 
 
 def _inline_hashes(page: str, tag: str) -> str:

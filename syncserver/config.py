@@ -19,6 +19,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_clock_skew_ms: int = 300_000
     max_body_bytes: int = 5 * 1024 * 1024
     pool_size: int = 10
+    pool_timeout_s: float = 5.0
+    statement_timeout_ms: int = 30_000
+    request_timeout_s: float = 30.0
     s3_bucket: str | None = None
     s3_endpoint: str | None = None
     s3_region: str | None = None
@@ -55,6 +58,17 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
     ),
     ("max_body_bytes", "SYNCSERVER_MAX_BODY_BYTES", "Largest request body accepted."),
     ("pool_size", "SYNCSERVER_POOL_SIZE", "Database connections per worker."),
+    ("pool_timeout_s", "SYNCSERVER_POOL_TIMEOUT_S", "Longest wait for a pooled connection."),
+    (
+        "statement_timeout_ms",
+        "SYNCSERVER_STATEMENT_TIMEOUT_MS",
+        "Longest run of one SQL statement while serving.",
+    ),
+    (
+        "request_timeout_s",
+        "SYNCSERVER_REQUEST_TIMEOUT_S",
+        "Longest time a request may take before 503; blob uploads and sockets excepted.",
+    ),
     ("s3_bucket", "SYNCSERVER_S3_BUCKET", "Existing bucket for blobs; unset: local disk."),
     (
         "s3_endpoint",

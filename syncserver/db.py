@@ -55,3 +55,16 @@ def create_engine(url: str, pool_size: int = 10, **kwargs: Any) -> AsyncEngine:
         pool_pre_ping=True,
         **kwargs,
     )
+
+
+def serving_engine(url: str, settings: Settings) -> AsyncEngine:
+    """The engine `serve` uses: a connection waits at most `pool_timeout_s` for the
+    pool, and a statement runs at most `statement_timeout_ms` (PostgreSQL cancels it).
+    Rebuild, migrations and the CLI's other commands use `create_engine`, without a
+    statement timeout."""
+    return create_engine(
+        url,
+        settings.pool_size,
+        pool_timeout=settings.pool_timeout_s,
+        connect_args={"options": f"-c statement_timeout={settings.statement_timeout_ms}"},
+    )

@@ -14,13 +14,17 @@ A pure ASGI middleware, so that it adds nothing but a few header tuples to a pus
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
 import uuid
 from typing import Any
 
+import msgspec
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from schema.errors import Unavailable, error_body
 
 log = logging.getLogger("syncserver.access")
 
@@ -99,3 +103,64 @@ class Edge:
                 "user_id": scope["fieldsync"].get("user_id"),
             }
             log.info("request", extra=extra)
+
+
+class Deadline:
+    """Every HTTP request ends within `timeout_s`: one that has not answered by then
+    (a database that hangs, a body trickling in) is cut off with 503 `unavailable`
+    and `Retry-After`, and its transaction is rolled back. Blob uploads are exempt
+    (their signed URL bounds them, and a photo on a slow link takes long), and so
+    are sockets."""
+
+    def __init__(self, app: ASGIApp, timeout_s: float) -> None:
+        self.app = app
+        self.timeout_s = timeout_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/blobs/"):
+            await self.app(scope, receive, send)
+            return
+        started: list[bool] = []
+        cut_off: list[bool] = []
+
+        async def send_unless_cut_off(message: Message) -> None:
+            if cut_off:
+                return  # the deadline has answered for this request
+            if message["type"] == "http.response.start":
+                started.append(True)
+            await send(message)
+
+        # The request runs as a task of its own, so that the answer need not wait for
+        # its cancellation: cancelling a statement on a database that hangs can itself
+        # hang until the connection's timeouts.
+        task = asyncio.ensure_future(self.app(scope, receive, send_unless_cut_off))
+        done, _ = await asyncio.wait({task}, timeout=self.timeout_s)
+        if task in done:
+            task.result()
+            return
+        cut_off.append(True)
+        task.add_done_callback(_forget)
+        task.cancel()
+        if not started:
+            error = Unavailable(
+                f"the request took longer than {self.timeout_s:g} s", retry_after_s=5
+            )
+            body = msgspec.json.encode(error_body(error))
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 503,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                        (b"retry-after", b"5"),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+
+
+def _forget(task: asyncio.Future[None]) -> None:
+    """A request cut off by its deadline ends however it ends; nobody reads it."""
+    if not task.cancelled() and task.exception() is not None:
+        log.info("a request cut off by its deadline ended with %r", task.exception())

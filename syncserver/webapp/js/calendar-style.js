@@ -1,5 +1,7 @@
 // The calendar's styles, on top of app.css (its colours and controls): one
-// <style> element, put into the page once, the first time the calendar shows.
+// stylesheet, put into the page once, the first time the calendar shows.
+
+import { adoptStyles } from "./styles.js";
 
 const CSS = `
 .cal-toolbar { display: flex; flex-wrap: wrap; gap: 0.5rem 1rem; align-items: center; margin: 0.5rem 0 0.75rem; }
@@ -42,14 +44,7 @@ const CSS = `
   border: 1px solid var(--muted); border-radius: 6px; background: var(--paper); color: var(--ink); }
 `;
 
-let added = false;
-
-/** Put the calendar's <style> into the page, once. */
+/** Put the calendar's styles into the page, once. */
 export function addCalendarStyle() {
-  if (added) return;
-  added = true;
-  const style = document.createElement("style");
-  style.dataset.module = "calendar";
-  style.textContent = CSS;
-  document.head.append(style);
+  adoptStyles("calendar", CSS);
 }

@@ -6,6 +6,7 @@ import { html } from "./html.js";
 import { jobHref } from "./router.js";
 import { STATUS_LABELS, addressLine, statusLabel } from "./format.js";
 import { swatchStyle } from "./map-data.js";
+import { adoptStyles } from "./styles.js";
 
 const STYLES = `
 .map-layout { display: grid; gap: 0.5rem 1.25rem; }
@@ -30,11 +31,7 @@ const STYLES = `
 
 /** The screen's styles, added to the page the first time the screen shows. */
 export function addMapStyles() {
-  if (document.getElementById("map-styles")) return;
-  const style = document.createElement("style");
-  style.id = "map-styles";
-  style.textContent = STYLES;
-  document.head.append(style);
+  adoptStyles("map", STYLES);
 }
 
 const Swatch = ({ status }) => html`<span class="map-swatch" style=${swatchStyle(status)} aria-hidden="true"></span>`;
