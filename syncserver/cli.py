@@ -7,6 +7,7 @@ import logging
 import logging.config
 import os
 import signal
+import socket
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
@@ -20,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 from schema.migrate import migrate
 from syncserver.auth import bootstrap_admin
 from syncserver.config import Settings, settings_from_env
-from syncserver.db import create_engine, database_url
+from syncserver.db import create_engine, database_url, serving_connections
 from syncserver.logs import log_config
 
 if TYPE_CHECKING:
@@ -91,6 +92,18 @@ def _run_clean(coro: Coroutine[Any, Any, T]) -> T:
         raise click.ClickException(f"cannot reach the database: {reason}") from None
 
 
+def _check_port(host: str, port: int) -> None:
+    """Fail before anything says "listening" when the port cannot be had: a port in
+    use is a one-line error, not a start that fails after announcing itself."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
 def _exit_cleanly(signum: int, frame: object) -> None:
     sys.exit(0)
 
@@ -132,6 +145,7 @@ def serve(
     settings = _resolved(_settings(host=host, port=port, workers=workers, data_dir=data_dir))
     logging.config.dictConfig(log_config(settings.log_level))
     demo_users = _run_clean(_prepare(settings, demo))
+    _check_port(settings.host, settings.port)
     admin_hint = "$SYNCSERVER_ADMIN_TOKEN" if settings.admin_token else "the admin token"
     click.echo(
         f"Fieldsync listening on http://{settings.host}:{settings.port} "
@@ -178,11 +192,20 @@ def rebuild(data_dir: Path | None) -> None:
     """Drop and recompute every projection and notice from the device logs (server stopped)."""
     from changelog.rebuild import rebuild as run_rebuild
 
-    settings = _resolved(_settings(data_dir=data_dir))
+    settings = _settings(data_dir=data_dir)
+    if not settings.database_url and not (Path(settings.data_dir) / "pg").is_dir():
+        # A mistyped path would otherwise get a new, empty database, and "success".
+        raise click.ClickException(f"no database in {settings.data_dir}: nothing to rebuild")
+    settings = _resolved(settings)
 
     async def go() -> None:
         engine = create_engine(settings.database_url or "", pool_size=1)
         try:
+            serving = await serving_connections(engine)
+            if serving:
+                raise click.ClickException(
+                    f"a server is serving this database ({serving} connections): stop it first"
+                )
             await migrate(engine)
             stats = await run_rebuild(engine)
         finally:

@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -66,5 +67,25 @@ def serving_engine(url: str, settings: Settings) -> AsyncEngine:
         url,
         settings.pool_size,
         pool_timeout=settings.pool_timeout_s,
-        connect_args={"options": f"-c statement_timeout={settings.statement_timeout_ms}"},
+        connect_args={
+            "options": f"-c statement_timeout={settings.statement_timeout_ms}",
+            "application_name": SERVING,
+        },
     )
+
+
+SERVING = "fieldsync serve"  # the application_name of a serving server's connections
+
+
+async def serving_connections(engine: AsyncEngine) -> int:
+    """How many connections a running `serve` holds to this database (rebuild and
+    import refuse to run beside one)."""
+    async with engine.connect() as conn:
+        count = await conn.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE application_name = :name AND datname = current_database()"
+            ),
+            {"name": SERVING},
+        )
+    return int(count or 0)

@@ -94,6 +94,15 @@ def test_rebuild_recomputes_exactly_what_was_served(fresh_server: ServerProcess)
     pulled_before = fresh_server.api().pull(new_id("r-")).json()["changes"]
     before = snapshot(fresh_server.database_url)
     assert len(before["notices"]) >= 3
+    beside = subprocess.run(
+        [sys.executable, "-m", "syncserver.cli", "rebuild"],
+        env=fresh_server.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert beside.returncode == 1 and "a server is serving this database" in beside.stderr
+    assert snapshot(fresh_server.database_url) == before  # refused: nothing touched
     assert fresh_server.stop() == 0
 
     result = subprocess.run(
