@@ -33,9 +33,11 @@ from syncserver.cors import Cors
 from syncserver.db import create_engine, database_url, serving_engine
 from syncserver.edge import Deadline, Edge
 from syncserver.handlers import blobs as blob_handlers
+from syncserver.handlers import metrics as metrics_handlers
 from syncserver.handlers import realtime as realtime_handlers
 from syncserver.handlers.webapp import SDK_PATH, WebApp
 from syncserver.identity import JwtVerifier
+from syncserver.metrics import Metrics
 from syncserver.openapi import openapi_document
 from syncserver.photos import Sweeper, Thumbnailer, UploadChecker, open_blob_store
 from syncserver.realtime import Hub
@@ -150,10 +152,11 @@ def create_app(settings: Settings) -> ASGIApp:
                 settings.orphan_upload_ttl_s,
             )
             await sweeper.start()
-            hub = Hub(engine, url, auth)
+            hub = Hub(engine, url, auth, metrics)
             await hub.start()
             _tune_gc()
-            yield {"server": ServerState(settings, engine, auth, hub, blobs)}
+            metrics.watch_pool(engine.pool)
+            yield {"server": ServerState(settings, engine, auth, hub, blobs, metrics)}
         finally:
             if hub is not None:
                 await hub.stop()
@@ -164,6 +167,7 @@ def create_app(settings: Settings) -> ASGIApp:
                     await task.stop()
             await engine.dispose()
 
+    metrics = Metrics()
     webapp = WebApp.from_package(settings)
     routes = [Route(e.path, handler(e), methods=[e.method]) for e in ENDPOINTS] + [
         Route("/ui", webapp.page, methods=["GET"]),
@@ -171,6 +175,7 @@ def create_app(settings: Settings) -> ASGIApp:
         Route("/openapi.json", _openapi, methods=["GET"]),
         Route("/docs", _docs, methods=["GET"]),
         Route(SDK_PATH, webapp.sdk, methods=["GET"]),
+        Route("/metrics", metrics_handlers.metrics, methods=["GET"]),
         WebSocketRoute("/sync/ws", realtime_handlers.socket),
         Route("/blobs/{key:path}", blob_handlers.put_blob, methods=["PUT"]),
         Route("/blobs/{key:path}", blob_handlers.get_blob, methods=["GET"]),
@@ -190,7 +195,7 @@ def create_app(settings: Settings) -> ASGIApp:
     outer: ASGIApp = app
     if settings.cors_origins:
         outer = Cors(outer, settings.cors_origins)
-    return Edge(Deadline(outer, settings.request_timeout_s))
+    return Edge(Deadline(outer, settings.request_timeout_s), metrics)
 
 
 def _inline_hashes(page: str, tag: str) -> str:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import logging.config
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -23,6 +26,7 @@ from syncserver.auth import bootstrap_admin
 from syncserver.config import Settings, settings_from_env
 from syncserver.db import create_engine, database_url, serving_connections
 from syncserver.logs import log_config
+from syncserver.metrics import MULTIPROC_DIR
 
 if TYPE_CHECKING:
     from syncserver.demo import DemoUser
@@ -158,6 +162,11 @@ def serve(
     # handlers and raises the signal again: make that previous handler a clean exit 0.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _exit_cleanly)
+    # Before any worker imports prometheus-client: each writes its samples here and
+    # /metrics in any of them sums them all (syncserver/metrics.py).
+    metrics_dir = tempfile.mkdtemp(prefix="fieldsync-metrics-")
+    atexit.register(shutil.rmtree, metrics_dir, ignore_errors=True)
+    os.environ[MULTIPROC_DIR] = metrics_dir
     if settings.workers == 1:
         from syncserver.app import create_app
 

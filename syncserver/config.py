@@ -36,6 +36,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "info"
     map_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     cors_origins: str = ""
+    metrics_token: str | None = None
     jwt_jwks_url: str | None = None
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
@@ -111,6 +112,7 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = (
         "SYNCSERVER_CORS_ORIGINS",
         "Origins (comma-separated) whose browsers may call the API; default none.",
     ),
+    ("metrics_token", "SYNCSERVER_METRICS_TOKEN", "A bearer token for GET /metrics alone."),
     ("jwt_jwks_url", "SYNCSERVER_JWT_JWKS_URL", "JWKS of an identity provider: accept its JWTs."),
     ("jwt_issuer", "SYNCSERVER_JWT_ISSUER", "The `iss` a JWT must carry; unset: any."),
     ("jwt_audience", "SYNCSERVER_JWT_AUDIENCE", "An `aud` a JWT must carry; unset: any."),

@@ -25,6 +25,7 @@ import msgspec
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from schema.errors import Unavailable, error_body
+from syncserver.metrics import Metrics, route_of
 
 log = logging.getLogger("syncserver.access")
 
@@ -63,8 +64,9 @@ def _with_headers(message: Message, request_id: str) -> Message:
 
 
 class Edge:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -94,12 +96,16 @@ class Edge:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
+            seconds = time.perf_counter() - started
+            route = scope["fieldsync"].get("route") or route_of(scope["path"])
+            method = scope.get("method", "WS")
+            self.metrics.request_done(route, method, status[0] if status else 0, seconds)
             extra: dict[str, Any] = {
                 "request_id": request_id,
                 "method": scope.get("method", "WS"),
                 "path": scope["path"],
                 "status": status[0] if status else None,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "duration_ms": round(seconds * 1000, 2),
                 "user_id": scope["fieldsync"].get("user_id"),
             }
             log.info("request", extra=extra)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import msgspec
@@ -35,6 +36,7 @@ from schema.errors import Unauthorized
 from schema.rights import SEES_EVERYTHING, Principal
 from syncserver.auth import Authenticator
 from syncserver.background import every
+from syncserver.metrics import Metrics
 
 log = logging.getLogger("syncserver.realtime")
 
@@ -55,6 +57,7 @@ class Subscriber:
     principal: Principal
     token: str
     websocket: WebSocket
+    on_poke: Callable[[], None] = lambda: None
     pending: int | None = None
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -73,6 +76,7 @@ class Subscriber:
             message = _poke.encode(Poke(version=version)).decode()
             async with asyncio.timeout(SEND_TIMEOUT):
                 await self.websocket.send_text(message)
+            self.on_poke()
             await asyncio.sleep(MIN_INTERVAL)
 
 
@@ -85,8 +89,11 @@ class _Heard:
 
 
 class Hub:
-    def __init__(self, engine: AsyncEngine, database_url: str, auth: Authenticator) -> None:
+    def __init__(
+        self, engine: AsyncEngine, database_url: str, auth: Authenticator, metrics: Metrics
+    ) -> None:
         self._engine = engine
+        self._metrics = metrics
         self._url = database_url
         self._auth = auth
         self._subscribers: dict[Subscriber, asyncio.Task[None]] = {}
@@ -114,15 +121,17 @@ class Hub:
         self._subscribers.clear()
 
     def add(self, principal: Principal, token: str, websocket: WebSocket) -> Subscriber:
-        subscriber = Subscriber(principal, token, websocket)
+        subscriber = Subscriber(principal, token, websocket, on_poke=self._metrics.pokes.inc)
         task = asyncio.create_task(self._run(subscriber))
         self._subscribers[subscriber] = task
+        self._metrics.sockets.set(len(self._subscribers))
         return subscriber
 
     def remove(self, subscriber: Subscriber) -> None:
         task = self._subscribers.pop(subscriber, None)
         if task is not None:
             task.cancel()
+        self._metrics.sockets.set(len(self._subscribers))
 
     @property
     def sockets(self) -> int:

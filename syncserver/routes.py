@@ -104,6 +104,7 @@ def handler(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
 
     async def handle(request: Request) -> Response:
         state: ServerState = request.state.server
+        request.scope.setdefault("fieldsync", {})["route"] = endpoint.path
         who = _NOBODY
         if endpoint.roles:
             who = await state.auth.principal(bearer(request.headers.get("authorization")))

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from syncserver.auth import Authenticator
 from syncserver.blobs import LocalBlobStore, S3BlobStore
 from syncserver.config import Settings
+from syncserver.metrics import Metrics
 from syncserver.realtime import Hub
 
 
@@ -19,3 +20,4 @@ class ServerState:
     auth: Authenticator
     hub: Hub
     blobs: LocalBlobStore | S3BlobStore
+    metrics: Metrics

@@ -3,6 +3,7 @@ what the service adds (photo bytes looked for first, the users table's lookup)."
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING, NamedTuple
 
 from changelog import pull as engine_pull
@@ -26,7 +27,7 @@ async def push(call: Call) -> wire.PushResponse:
     state, pushed = call.state, call.body
     # A photo whose bytes reached the bucket before its op is available at once.
     await photos.settle_photo_ops(state.engine, state.blobs, pushed.request.ops)
-    return await engine_push.push(
+    response = await engine_push.push(
         state.engine,
         call.who,
         pushed.request,
@@ -34,7 +35,18 @@ async def push(call: Call) -> wire.PushResponse:
         max_clock_skew_ms=state.settings.max_clock_skew_ms,
         technicians=user_store.active_technicians,
     )
+    counts = Counter(result.status for result in response.results)
+    for status, count in counts.items():
+        state.metrics.push_ops.labels(status).inc(count)
+    if response.conflicts:
+        state.metrics.conflicts.inc(len(response.conflicts))
+    return response
 
 
 async def pull(call: Call) -> wire.PullResponse:
-    return await engine_pull.pull(call.state.engine, call.who, call.body)
+    page = await engine_pull.pull(call.state.engine, call.who, call.body)
+    # Every entry PostgreSQL rendered opens so; no entry's data can hold it unescaped.
+    changes = bytes(page.changes).count(b'{"entity":')
+    if changes:
+        call.state.metrics.pull_changes.inc(changes)
+    return page
